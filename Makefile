@@ -1,0 +1,44 @@
+# Affea: `make run` starts the whole platform locally, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test install lint typecheck format migrate clean
+
+# Reinstall only when the pinned requirements change: a second `make` is fast.
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	@scripts/ensure-system.sh ffmpeg ffprobe:ffmpeg
+	$(BIN)/python scripts/run_local.py
+
+test: install
+	@scripts/ensure-system.sh ffmpeg ffprobe:ffmpeg nginx chromium
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install
+	$(BIN)/mypy .
+
+migrate: install
+	$(BIN)/python manage.py migrate
+
+clean:
+	rm -rf $(VENV) staticfiles .mypy_cache .ruff_cache

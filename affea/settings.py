@@ -1,0 +1,348 @@
+"""Affea's one settings module: every value comes from the environment.
+
+Defaults make a fresh clone run locally (DEBUG on, SQLite under var/, local Redis
+and SeaweedFS). With DEBUG off, a missing or insecure value stops start-up with a
+message naming the variable, so production never runs on a development default.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+# A local .env (never committed) is read when present; real environment wins.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG: bool = env.bool("DEBUG", default=True)
+TESTING: bool = env.bool("AFFEA_TESTING", default=False)
+
+_INSECURE_KEY = "django-insecure-local-development-key-change-me-0123456789abcdef"
+
+
+def _required_in_production(name: str, value: str, *, insecure: tuple[str, ...] = ("",)) -> str:
+    """Refuse to start in production when `name` is unset or still a development value."""
+    if not DEBUG and value in insecure:
+        raise ImproperlyConfigured(
+            f"{name} must be set to a production value when DEBUG is off (see .env.example)."
+        )
+    return value
+
+
+SECRET_KEY: str = _required_in_production(
+    "SECRET_KEY", env.str("SECRET_KEY", default=_INSECURE_KEY), insecure=("", _INSECURE_KEY)
+)
+if not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be at least 50 random characters when DEBUG is off."
+    )
+
+ALLOWED_HOSTS: list[str] = env.list(
+    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
+)
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
+
+SITE_URL: str = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+if not DEBUG and not SITE_URL.startswith("https://"):
+    raise ImproperlyConfigured("SITE_URL must be an https:// URL when DEBUG is off.")
+
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CORS_ALLOWED_ORIGINS: list[str] = env.list("CORS_ALLOWED_ORIGINS", default=[])
+
+# --- Applications -------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "corsheaders",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_rq",
+    "users_app",
+    "content_app",
+    "legal_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "affea.urls"
+WSGI_APPLICATION = "affea.wsgi.application"
+AUTH_USER_MODEL = "users_app.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------
+
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'affea.sqlite3'}"),
+}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Fail fast when PostgreSQL is down instead of hanging a worker for minutes.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+        "DB_CONNECT_TIMEOUT", default=5
+    )
+IS_POSTGRES: bool = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+# --- Redis: queues, cache, throttling -------------------------------------------
+
+REDIS_URL: str = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_SOCKET_TIMEOUT: float = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="affea"),
+        "OPTIONS": {
+            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+        },
+    }
+}
+
+RQ_QUEUES = {
+    "default": {
+        "URL": REDIS_URL,
+        "DEFAULT_TIMEOUT": env.int("RQ_DEFAULT_TIMEOUT", default=3600),
+        "CONNECTION_KWARGS": {"socket_connect_timeout": REDIS_SOCKET_TIMEOUT},
+    },
+}
+RQ_SHOW_ADMIN_LINK = True
+
+# --- Storage --------------------------------------------------------------------
+
+STORAGE_BACKEND: str = env.str("STORAGE_BACKEND", default="s3")
+if STORAGE_BACKEND not in ("s3", "local"):
+    raise ImproperlyConfigured("STORAGE_BACKEND must be 's3' or 'local'.")
+
+AWS_STORAGE_BUCKET_NAME: str = env.str("S3_BUCKET", default="affea")
+AWS_S3_ENDPOINT_URL: str | None = env.str("S3_ENDPOINT_URL", default="") or None
+AWS_S3_REGION_NAME: str = env.str("S3_REGION", default="us-east-1")
+AWS_ACCESS_KEY_ID: str = env.str("S3_ACCESS_KEY_ID", default="affea-local" if DEBUG else "")
+AWS_SECRET_ACCESS_KEY: str = env.str(
+    "S3_SECRET_ACCESS_KEY", default="affea-local-secret" if DEBUG else ""
+)
+# V4 signatures are required for presigned URLs carrying response-content-type;
+# path-style addressing works with any local endpoint (no wildcard DNS needed).
+AWS_S3_SIGNATURE_VERSION = "s3v4"
+AWS_S3_ADDRESSING_STYLE: str = env.str(
+    "S3_ADDRESSING_STYLE", default="path" if AWS_S3_ENDPOINT_URL else "virtual"
+)
+AWS_DEFAULT_ACL = None
+AWS_S3_FILE_OVERWRITE = False
+AWS_QUERYSTRING_AUTH = True
+AWS_QUERYSTRING_EXPIRE: int = env.int("PLAYBACK_URL_TTL", default=300)
+# Large uploads go to S3 in 16 MB parts from the temporary file, never via memory.
+AWS_S3_MAX_MEMORY_SIZE = 16 * 1024 * 1024
+
+MEDIA_ROOT: Path = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+
+if STORAGE_BACKEND == "s3":
+    _required_in_production("S3_ACCESS_KEY_ID", AWS_ACCESS_KEY_ID)
+    _required_in_production("S3_SECRET_ACCESS_KEY", AWS_SECRET_ACCESS_KEY)
+    _default_storage: dict[str, Any] = {"BACKEND": "storages.backends.s3.S3Storage"}
+else:
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT, "base_url": MEDIA_URL},
+    }
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES: dict[str, dict[str, Any]] = {
+    "default": _default_storage,
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Uploads above 2.5 MB stream to a temporary file; nginx allows up to 10 GB.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_TEMP_DIR: str | None = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- Email ----------------------------------------------------------------------
+
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+EMAIL_BACKEND: str = _email["EMAIL_BACKEND"]
+EMAIL_HOST: str = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT: int = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER: str = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD: str = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS: bool = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL: bool = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="Affea <no-reply@affea.local>")
+SERVER_EMAIL: str = DEFAULT_FROM_EMAIL
+
+# --- Security -------------------------------------------------------------------
+
+# nginx sets X-Forwarded-Proto and overwrites any value a client sent; gunicorn
+# is only reachable through nginx in every deployment we ship.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+USE_X_FORWARDED_HOST = False
+HTTPS: bool = SITE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT: bool = env.bool("SECURE_SSL_REDIRECT", default=HTTPS and not DEBUG)
+SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# The health probe answers over plain HTTP inside the private network.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SILENCED_SYSTEM_CHECKS: list[str] = env.list("SILENCED_SYSTEM_CHECKS", default=[])
+
+# The number of proxies in front of gunicorn whose X-Forwarded-For we trust (nginx: 1).
+TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "user-agent",
+    "x-csrftoken",
+    "x-requested-with",
+    "x-retry",
+    "range",
+)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+# --- API ------------------------------------------------------------------------
+
+REST_FRAMEWORK: dict[str, Any] = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "affea.api.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Affea API",
+    "DESCRIPTION": "Catalogue, playback, accounts and legal API of Affea.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+SIMPLE_JWT: dict[str, Any] = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(hours=env.int("JWT_REFRESH_HOURS", default=1)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "SIGNING_KEY": SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+JWT_REMEMBER_ME_LIFETIME = timedelta(days=env.int("JWT_REMEMBER_DAYS", default=7))
+JWT_ACCESS_COOKIE: str = env.str("JWT_ACCESS_COOKIE", default="access_token")
+JWT_REFRESH_COOKIE: str = env.str("JWT_REFRESH_COOKIE", default="refresh_token")
+JWT_COOKIE_SAMESITE: str = env.str("JWT_COOKIE_SAMESITE", default="Lax")
+JWT_COOKIE_SECURE: bool = env.bool("JWT_COOKIE_SECURE", default=HTTPS)
+
+ACCOUNT_CONFIRMATION_DAYS: int = env.int("ACCOUNT_CONFIRMATION_DAYS", default=3)
+
+# --- Media pipeline -------------------------------------------------------------
+
+FFMPEG_BINARY: str = env.str("FFMPEG_BINARY", default="ffmpeg")
+FFPROBE_BINARY: str = env.str("FFPROBE_BINARY", default="ffprobe")
+FFMPEG_PRESET: str = env.str("FFMPEG_PRESET", default="veryfast")
+
+# --- Internationalisation, logging ----------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "botocore": {"level": "WARNING"},
+        "s3transfer": {"level": "WARNING"},
+    },
+}
+
+DEMO_STAFF_EMAIL: str = env.str("DEMO_STAFF_EMAIL", default="staff@affea.local")
+DEMO_STAFF_PASSWORD: str = env.str("DEMO_STAFF_PASSWORD", default="affea-demo-staff")
+
+if TESTING:
+    # Hashing with PBKDF2's full work factor would dominate the suite's run time.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,200 @@
+"""The catalogue: categories, films, their renditions, and viewers' favourites and progress."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+QUALITY_HEIGHTS: dict[str, int] = {"120p": 120, "360p": 360, "720p": 720, "1080p": 1080}
+
+
+class Quality(models.TextChoices):
+    P120 = "120p", "120p"
+    P360 = "360p", "360p"
+    P720 = "720p", "720p"
+    P1080 = "1080p", "1080p"
+
+
+class ProcessingState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSING = "processing", "Processing"
+    READY = "ready", "Ready"
+    ERROR = "error", "Error"
+
+
+def _extension(filename: str) -> str:
+    """Keep only a short, safe extension of an uploaded name; the name itself is never used."""
+    suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower().lstrip(".")
+    return suffix if suffix.isalnum() and len(suffix) <= 5 else "bin"
+
+
+def film_source_key(instance: Film, filename: str) -> str:
+    # A fresh uuid per upload: a replaced source never overwrites the object an
+    # in-flight job is still reading, and clean-up can tell old from new.
+    return f"films/{instance.uuid}/source-{uuid.uuid4().hex[:12]}.{_extension(filename)}"
+
+
+def film_image_key(instance: Film, filename: str) -> str:
+    return f"films/{instance.uuid}/images/{uuid.uuid4().hex[:12]}.{_extension(filename)}"
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    order = models.PositiveIntegerField(default=0, help_text="Lower numbers come first.")
+
+    class Meta:
+        ordering = ("order", "name")
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Film(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True, blank=True)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="films"
+    )
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    director = models.CharField(max_length=200, blank=True)
+    credits = models.TextField(blank=True, help_text="Cast and crew, one per line.")
+    duration = models.FloatField(null=True, blank=True, editable=False, help_text="Seconds.")
+
+    source = models.FileField(upload_to=film_source_key, max_length=500, blank=True)
+    # Bumped whenever the source changes; jobs carry the version they were made
+    # for and do nothing once it has moved on.
+    source_version = models.PositiveIntegerField(default=0, editable=False)
+    source_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    source_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+
+    thumbnail = models.ImageField(upload_to=film_image_key, max_length=500, blank=True)
+    poster = models.ImageField(upload_to=film_image_key, max_length=500, blank=True)
+    # Staff-uploaded images are kept; generated ones are replaced on reprocessing.
+    thumbnail_generated = models.BooleanField(default=False, editable=False)
+    poster_generated = models.BooleanField(default=False, editable=False)
+
+    processing_state = models.CharField(
+        max_length=16, choices=ProcessingState.choices, default=ProcessingState.PENDING
+    )
+    processing_error = models.TextField(blank=True)
+    processing_progress = models.PositiveSmallIntegerField(default=0)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+
+    is_published = models.BooleanField(default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+    is_featured = models.BooleanField(default=False)
+    taken_down_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    rights_holder = models.CharField(max_length=200, blank=True)
+    licence = models.CharField(max_length=200, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-published_at", "-created_at")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(processing_progress__lte=100), name="film_progress_at_most_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(processing_state__in=ProcessingState.values),
+                name="film_processing_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_published=False) | Q(published_at__isnull=False),
+                name="film_published_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=("is_published", "-published_at"))]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_taken_down(self) -> bool:
+        return self.taken_down_at is not None
+
+
+class RenditionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSING = "processing", "Processing"
+    READY = "ready", "Ready"
+    ERROR = "error", "Error"
+
+
+class Rendition(models.Model):
+    film = models.ForeignKey(Film, on_delete=models.CASCADE, related_name="renditions")
+    quality = models.CharField(max_length=8, choices=Quality.choices)
+    source_version = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=16, choices=RenditionStatus.choices, default=RenditionStatus.PENDING
+    )
+    height = models.PositiveIntegerField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    bitrate = models.PositiveIntegerField(null=True, blank=True, help_text="Bits per second.")
+    size = models.PositiveBigIntegerField(null=True, blank=True, help_text="Bytes.")
+    media_key = models.CharField(max_length=500, blank=True)
+    playlist_key = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("film", "quality"), name="rendition_one_per_quality"),
+            models.CheckConstraint(
+                condition=Q(status__in=RenditionStatus.values), name="rendition_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.film_id} {self.quality}"
+
+    @property
+    def target_height(self) -> int:
+        return QUALITY_HEIGHTS[self.quality]
+
+
+class Favorite(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favorites"
+    )
+    film = models.ForeignKey(Film, on_delete=models.CASCADE, related_name="favorites")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("user", "film"), name="favorite_once_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} likes {self.film_id}"
+
+
+class WatchProgress(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watch_progress"
+    )
+    film = models.ForeignKey(Film, on_delete=models.CASCADE, related_name="watch_progress")
+    position = models.FloatField(help_text="Seconds from the start.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("user", "film"), name="progress_once_per_user"),
+            models.CheckConstraint(condition=Q(position__gte=0), name="progress_not_negative"),
+        ]
+        indexes = [models.Index(fields=("user", "-updated_at"))]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.film_id} @ {self.position:.0f}s"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LegalAppConfig(AppConfig):
+    name = "legal_app"
+    verbose_name = "Legal"
