@@ -321,6 +321,19 @@ FFMPEG_BINARY: str = env.str("FFMPEG_BINARY", default="ffmpeg")
 FFPROBE_BINARY: str = env.str("FFPROBE_BINARY", default="ffprobe")
 FFMPEG_PRESET: str = env.str("FFMPEG_PRESET", default="veryfast")
 
+# --- Catalogue and playback -----------------------------------------------------
+
+# A private catalogue answers 401 to anonymous list requests (pages ask to sign in).
+CATALOGUE_PRIVATE: bool = env.bool("CATALOGUE_PRIVATE", default=False)
+# CloudFront signed URLs replace S3 presigning when all three are set. The private
+# key is PEM text (newlines may be written as \\n) or the path of a PEM file.
+CLOUDFRONT_DOMAIN: str = env.str("CLOUDFRONT_DOMAIN", default="")
+CLOUDFRONT_KEY_PAIR_ID: str = env.str("CLOUDFRONT_KEY_PAIR_ID", default="")
+CLOUDFRONT_PRIVATE_KEY: str = env.str("CLOUDFRONT_PRIVATE_KEY", default="")
+# Local storage mode behind nginx: the signed media view answers with
+# X-Accel-Redirect to this `internal` location instead of sending the bytes itself.
+MEDIA_X_ACCEL_PREFIX: str = env.str("MEDIA_X_ACCEL_PREFIX", default="")
+
 # --- Internationalisation, logging ----------------------------------------------
 
 LANGUAGE_CODE = "en-us"
