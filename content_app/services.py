@@ -1,0 +1,40 @@
+"""Every write to the catalogue: typed, keyword-only services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from affea.errors import DomainError
+from content_app.models import Favorite, Film, WatchProgress
+
+# --- Viewers: favourites and watch progress -------------------------------------------
+
+
+def favorite_toggle(*, user: Any, film: Film) -> list[int]:
+    """Add `film` to the user's favourites or remove it; return their favourite film ids."""
+    deleted, _ = Favorite.objects.filter(user=user, film=film).delete()
+    if not deleted:
+        try:
+            # A savepoint, so a double click racing this one leaves the outer transaction usable.
+            with transaction.atomic():
+                Favorite.objects.create(user=user, film=film)
+        except IntegrityError:
+            pass  # the concurrent request added it: the end state is the same
+    return list(
+        Favorite.objects.filter(user=user).order_by("created_at").values_list("film_id", flat=True)
+    )
+
+
+def watch_progress_record(*, user: Any, film: Film, position: float) -> WatchProgress:
+    """Remember where the user stopped watching `film` (seconds from the start)."""
+    if position < 0:
+        raise DomainError("The position cannot be negative.")
+    if film.duration is not None and position > film.duration + 1:
+        # One second of slack: players report the end a little past the probed duration.
+        raise DomainError("The position is past the end of the film.")
+    progress, _ = WatchProgress.objects.update_or_create(
+        user=user, film=film, defaults={"position": position}
+    )
+    return progress
