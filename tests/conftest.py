@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,6 +83,8 @@ def subprocess_env(django_db_blocker: object) -> dict[str, str]:
 
     db = connection.settings_dict
     env = dict(os.environ)
+    # `python`, `gunicorn`, `rqworker` in child processes are this virtualenv's.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     if db["ENGINE"] == "django.db.backends.postgresql":
         host = db.get("HOST") or "127.0.0.1"
         port = db.get("PORT") or 5432

@@ -1,0 +1,39 @@
+# Affea: one image for web, worker and scheduler (entrypoint.sh picks the role).
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DJANGO_SETTINGS_MODULE=affea.settings \
+    STATIC_ROOT=/app/staticfiles \
+    MEDIA_ROOT=/app/var/media
+
+# Debian's FFmpeg makes the renditions; nothing else is needed at run time.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ffmpeg \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN groupadd --system --gid 10001 affea \
+    && useradd --system --uid 10001 --gid affea --home-dir /app --shell /usr/sbin/nologin affea
+
+WORKDIR /app
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+COPY --chown=affea:affea . .
+
+# Collect static files at build time with throwaway production-shaped values: the
+# image must never need the real secrets to build.
+RUN DEBUG=0 \
+    SECRET_KEY=build-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz \
+    ALLOWED_HOSTS=build.invalid SITE_URL=https://build.invalid \
+    S3_ACCESS_KEY_ID=build S3_SECRET_ACCESS_KEY=build \
+    python manage.py collectstatic --noinput --verbosity 0 \
+    && mkdir -p /app/var/media \
+    && chown -R affea:affea /app/staticfiles /app/var
+
+USER affea
+EXPOSE 8000
+ENTRYPOINT ["/app/entrypoint.sh"]
+CMD ["web"]

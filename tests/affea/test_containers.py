@@ -1,0 +1,194 @@
+"""Dockerfile, docker-compose.yml and entrypoint.sh agree, and the entrypoint's steps run.
+
+No Docker engine runs here, so the compose file is parsed and cross-checked against the
+Dockerfile, entrypoint.sh, gunicorn.conf.py and nginx.conf, and entrypoint.sh itself is
+run outside a container with production settings against the test database.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from affea.localdev import free_port, port_open, stop_process
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_SERVICES = ("web", "worker", "scheduler")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> str:
+    return (ROOT / "Dockerfile").read_text()
+
+
+def entrypoint_roles() -> set[str]:
+    script = (ROOT / "entrypoint.sh").read_text()
+    first_case = re.search(r"^\s*([\w |]+)\)\s*;;", script, re.M)
+    assert first_case, "entrypoint.sh no longer lists its roles in a case"
+    return {role.strip() for role in first_case.group(1).split("|")}
+
+
+def test_compose_has_every_service_with_a_healthcheck(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+
+    assert set(services) == {*APP_SERVICES, "postgres", "redis", "s3", "nginx"}
+    for name, service in services.items():
+        assert "test" in service.get("healthcheck", {}), f"{name} has no healthcheck"
+
+
+def test_compose_volumes_are_named_or_repository_files(compose: dict[str, Any]) -> None:
+    declared = set(compose["volumes"])
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+            else:
+                assert source in declared, f"{name} uses undeclared volume {source}"
+    assert {"pgdata", "redisdata", "s3data", "static"} <= declared
+
+
+def test_app_services_use_the_image_and_a_role_the_entrypoint_knows(
+    compose: dict[str, Any], dockerfile: str
+) -> None:
+    roles = entrypoint_roles()
+    for name in APP_SERVICES:
+        service = compose["services"][name]
+        assert service["build"] == "."
+        assert service["command"][0] in roles
+    assert roles == set(APP_SERVICES)
+    assert 'ENTRYPOINT ["/app/entrypoint.sh"]' in dockerfile
+    assert 'CMD ["web"]' in dockerfile
+
+
+def test_workers_can_be_scaled(compose: dict[str, Any]) -> None:
+    worker = compose["services"]["worker"]
+
+    # A fixed name or a published port would make `--scale worker=4` fail.
+    assert "container_name" not in worker
+    assert "ports" not in worker
+
+
+def test_ports_agree_between_nginx_gunicorn_and_compose(
+    compose: dict[str, Any], dockerfile: str
+) -> None:
+    nginx_conf = (ROOT / "nginx" / "nginx.conf").read_text()
+    upstream = re.search(r"server (\w+):(\d+);", nginx_conf)
+    assert upstream
+    host, port = upstream.groups()
+
+    assert host == "web"
+    assert f"EXPOSE {port}" in dockerfile
+    assert compose["services"]["web"]["environment"]["WEB_BIND"] == f"0.0.0.0:{port}"
+    assert port in compose["services"]["web"]["expose"]
+    assert compose["services"]["nginx"]["ports"] == ["80:80"]
+    assert re.search(r"listen 80\b", nginx_conf)
+
+
+def test_nginx_serves_the_static_volume_web_collects_into(
+    compose: dict[str, Any], dockerfile: str
+) -> None:
+    static_root = re.search(r"STATIC_ROOT=(\S+)", dockerfile)
+    assert static_root
+    nginx_conf = (ROOT / "nginx" / "nginx.conf").read_text()
+
+    assert f"alias {static_root.group(1)}/;" in nginx_conf
+    assert f"static:{static_root.group(1)}" in compose["services"]["web"]["volumes"]
+    assert f"static:{static_root.group(1)}:ro" in compose["services"]["nginx"]["volumes"]
+    assert "./nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in compose["services"]["nginx"]["volumes"]
+
+
+def test_dockerfile_is_slim_non_root_with_ffmpeg_and_collected_static(dockerfile: str) -> None:
+    assert re.search(r"^FROM python:3\.1[1-9]-slim", dockerfile, re.M)
+    assert re.search(r"apt-get install .*\bffmpeg\b", dockerfile)
+    assert "pip install -r requirements.txt" in dockerfile
+    assert "collectstatic --noinput" in dockerfile
+    user = re.findall(r"^USER (\S+)", dockerfile, re.M)
+    assert user
+    assert user[-1] not in ("root", "0")
+
+
+def test_app_services_wait_for_healthy_dependencies(compose: dict[str, Any]) -> None:
+    for name in APP_SERVICES:
+        depends = compose["services"][name]["depends_on"]
+        assert {dep: cond["condition"] for dep, cond in depends.items()} == {
+            "postgres": "service_healthy",
+            "redis": "service_healthy",
+            "s3": "service_healthy",
+        }
+
+
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "entrypoint-test-" + "Zq8rT2" * 10,
+    "ALLOWED_HOSTS": "affea.example,127.0.0.1",
+    "SITE_URL": "https://affea.example",
+    "DJANGO_SUPERUSER_EMAIL": "root@affea.example",
+    "DJANGO_SUPERUSER_PASSWORD": "a-Long-admin-passphrase-42",
+}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_entrypoint_prepares_and_execs_gunicorn(
+    subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        **subprocess_env,
+        **PRODUCTION_ENV,
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "WEB_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+    }
+    env.pop("AFFEA_TESTING", None)
+    log = tmp_path / "entrypoint.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["./entrypoint.sh", "web"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        for _ in range(600):
+            if port_open("127.0.0.1", port) or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert process.poll() is None, log.read_text()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/health/")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+    finally:
+        stop_process(process)  # type: ignore[arg-type]
+
+    output = log.read_text()
+    assert "Database is up." in output
+    assert "Superuser root@affea.example created." in output
+    # collectstatic ran with the production (manifest) storage.
+    assert (tmp_path / "static" / "staticfiles.json").exists()
+    from users_app.models import User
+
+    assert User.objects.get(email="root@affea.example").is_superuser
+
+
+@pytest.mark.django_db(transaction=True)
+def test_entrypoint_runs_any_other_command_as_given(subprocess_env: dict[str, str]) -> None:
+    result = subprocess.run(
+        ["./entrypoint.sh", "python", "-c", "print('passed through')"],
+        cwd=ROOT,
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert result.stdout.strip() == "passed through"
