@@ -274,8 +274,11 @@ LOGOUT_REDIRECT_URL = "/"
 # --- API ------------------------------------------------------------------------
 
 REST_FRAMEWORK: dict[str, Any] = {
+    # The JWT class comes first: its `Bearer` challenge makes DRF answer 401 (not 403)
+    # to anonymous requests, which is what tells an SPA to refresh its cookies.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "users_app.authentication.CookieJWTAuthentication",
+        "users_app.authentication.OriginSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -306,6 +309,8 @@ SIMPLE_JWT: dict[str, Any] = {
     "UPDATE_LAST_LOGIN": True,
     "SIGNING_KEY": SECRET_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Tokens carry a hash of the password hash: changing the password ends every session.
+    "CHECK_REVOKE_TOKEN": True,
 }
 JWT_REMEMBER_ME_LIFETIME = timedelta(days=env.int("JWT_REMEMBER_DAYS", default=7))
 JWT_ACCESS_COOKIE: str = env.str("JWT_ACCESS_COOKIE", default="access_token")
@@ -314,6 +319,16 @@ JWT_COOKIE_SAMESITE: str = env.str("JWT_COOKIE_SAMESITE", default="Lax")
 JWT_COOKIE_SECURE: bool = env.bool("JWT_COOKIE_SECURE", default=HTTPS)
 
 ACCOUNT_CONFIRMATION_DAYS: int = env.int("ACCOUNT_CONFIRMATION_DAYS", default=3)
+
+# Account endpoint throttles (users_app.throttling): scope -> kind -> (requests, seconds).
+# "account" is the email (or uid) the request is about; login counts failures only.
+ACCOUNT_THROTTLE_RATES: dict[str, dict[str, tuple[int, int]]] = {
+    "login": {"ip": (30, 900), "account": (env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5), 900)},
+    "register": {"ip": (10, 3600), "account": (3, 3600)},
+    "email_exists": {"ip": (30, 60), "account": (10, 60)},
+    "forgot_password": {"ip": (10, 3600), "account": (3, 3600)},
+    "confirm": {"ip": (30, 3600), "account": (10, 3600)},
+}
 
 # --- Media pipeline -------------------------------------------------------------
 

@@ -1,11 +1,18 @@
 """Affea's URL map: admin, API, health and the server-rendered pages."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from affea.health import health
 
 urlpatterns = [
     path("health/", health, name="health"),
     path("admin/", admin.site.urls),
+    path("api/content/", include("content_app.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/users/", include("users_app.api.urls")),
+    path("accounts/", include("users_app.urls")),
+    path("", include("content_app.urls")),
 ]

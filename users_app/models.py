@@ -38,6 +38,9 @@ class User(AbstractUser):
 
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
+    # Set once when the owner proves the address; confirmation links die with it, and an
+    # account a staff member deactivated later cannot be re-activated by an old link.
+    email_confirmed_at = models.DateTimeField(null=True, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

@@ -1,0 +1,89 @@
+"""DRF authentication: JWT from the access cookie or a Bearer header, and sessions.
+
+CSRF scheme (docs/csrf.md): an unsafe request authenticated by a cookie — the JWT access
+cookie or the session cookie — is accepted only when the browser's `Origin` is this
+site or on the CORS/CSRF allow-lists; a request with no `Origin` must pass Django's
+CSRF token check instead. A foreign `Origin` is refused with 403. Bearer tokens are not
+sent automatically by browsers, so Bearer requests need no CSRF check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.tokens import Token
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def trusted_origins(request: HttpRequest) -> set[str]:
+    own = f"{request.scheme}://{request.get_host()}"
+    return {own, *settings.CORS_ALLOWED_ORIGINS, *settings.CSRF_TRUSTED_ORIGINS}
+
+
+def _unused_view(request: HttpRequest) -> HttpResponse:
+    # CsrfViewMiddleware needs a view and a get_response; its check calls neither.
+    return HttpResponse(status=204)
+
+
+def _token_check(request: HttpRequest) -> None:
+    """Run Django's own CSRF check (Referer on HTTPS, cookie + token)."""
+    check = CsrfViewMiddleware(_unused_view)
+    check.process_request(request)
+    reason = check.process_view(request, _unused_view, (), {})
+    if reason is not None:
+        raise exceptions.PermissionDenied("CSRF Failed: CSRF token missing or incorrect.")
+
+
+def enforce_csrf(request: HttpRequest) -> None:
+    """Refuse a cookie-authenticated unsafe request that may come from a foreign site."""
+    if request.method in SAFE_METHODS:
+        return
+    # Only Django's test client sets this; it mirrors CsrfViewMiddleware's behaviour.
+    if getattr(request, "_dont_enforce_csrf_checks", False):
+        return
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin and origin != "null":
+        if origin.rstrip("/") in trusted_origins(request):
+            return
+        raise exceptions.PermissionDenied("CSRF Failed: the request's origin is not trusted.")
+    _token_check(request)
+
+
+class CookieJWTAuthentication(JWTAuthentication):
+    """Authenticate with `Authorization: Bearer` or, failing that, the access cookie.
+
+    A bad Bearer header is an error (401). A bad or expired cookie is ignored: the
+    request continues anonymously, so public endpoints keep working and protected ones
+    answer 401, which tells the SPA to refresh.
+    """
+
+    def authenticate(self, request: Request) -> tuple[Any, Token] | None:
+        header = self.get_header(request)
+        if header is not None:
+            return super().authenticate(request)
+        raw = request.COOKIES.get(settings.JWT_ACCESS_COOKIE)
+        if not raw:
+            return None
+        try:
+            token = self.get_validated_token(raw.encode())
+            user = self.get_user(token)
+        except (InvalidToken, exceptions.AuthenticationFailed):
+            return None
+        enforce_csrf(request._request)
+        return user, token
+
+
+class OriginSessionAuthentication(SessionAuthentication):
+    """Django sessions for the site's own pages and scripts, with the same CSRF scheme."""
+
+    def enforce_csrf(self, request: Request) -> None:
+        enforce_csrf(request._request)

@@ -1,0 +1,97 @@
+"""Forms of the account pages; validation mirrors the API's serializers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.contrib.auth.password_validation import validate_password as _validate_password
+from django.core.exceptions import ValidationError
+
+from users_app.models import User
+from users_app.selectors import user_email_exists
+from users_app.services import EmailTaken, normalize_email
+
+
+class SignUpForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validators_help_text_html(),
+    )
+    confirm_password = forms.CharField(
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean_email(self) -> str:
+        email = normalize_email(self.cleaned_data["email"])
+        if user_email_exists(email=email):
+            raise ValidationError(EmailTaken.default_message)
+        return email
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        password, confirm = data.get("password"), data.get("confirm_password")
+        if password and confirm and password != confirm:
+            self.add_error("confirm_password", "The two passwords do not match.")
+        if password:
+            try:
+                _validate_password(password, user=User(email=data.get("email") or ""))
+            except ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+class LoginForm(forms.Form):
+    email = forms.CharField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+
+
+class CurrentPasswordForm(forms.Form):
+    """A form that asks for the signed-in user's password before a sensitive change."""
+
+    current_password = forms.CharField(
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_current_password(self) -> str:
+        password: str = self.cleaned_data["current_password"]
+        if not self.user.check_password(password):
+            raise ValidationError("Your current password is not correct.")
+        return password
+
+
+class EmailChangeForm(CurrentPasswordForm):
+    new_email = forms.EmailField(max_length=254, label="New email address")
+
+    def clean_new_email(self) -> str:
+        email = normalize_email(self.cleaned_data["new_email"])
+        if email == self.user.email:
+            raise ValidationError("This is already your email address.")
+        if user_email_exists(email=email):
+            raise ValidationError(EmailTaken.default_message)
+        return email
+
+
+class DeleteAccountForm(CurrentPasswordForm):
+    confirm = forms.BooleanField(
+        label="I understand that my account, favourites and watch history are deleted for good."
+    )
