@@ -335,6 +335,10 @@ ACCOUNT_THROTTLE_RATES: dict[str, dict[str, tuple[int, int]]] = {
 FFMPEG_BINARY: str = env.str("FFMPEG_BINARY", default="ffmpeg")
 FFPROBE_BINARY: str = env.str("FFPROBE_BINARY", default="ffprobe")
 FFMPEG_PRESET: str = env.str("FFMPEG_PRESET", default="veryfast")
+# A running pipeline job refreshes a heartbeat this often (seconds x 1/3); work whose
+# heartbeat has lapsed and whose job is not waiting in a queue is re-enqueued.
+PIPELINE_HEARTBEAT_SECONDS: int = env.int("PIPELINE_HEARTBEAT_SECONDS", default=60)
+PIPELINE_RECONCILE_INTERVAL: int = env.int("PIPELINE_RECONCILE_INTERVAL", default=120)
 
 # --- Catalogue and playback -----------------------------------------------------
 

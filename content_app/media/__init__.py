@@ -1,0 +1,1 @@
+"""FFmpeg and ffprobe, wrapped: probing, the rendition ladder, encoding arguments, progress."""

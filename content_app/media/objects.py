@@ -1,0 +1,81 @@
+"""Moving files between a worker's temp dir and object storage, streamed, never via memory."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+
+from affea.storage import s3_client
+
+CONTENT_TYPES = {
+    ".mp4": "video/mp4",
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".jpg": "image/jpeg",
+}
+
+
+def _uses_s3() -> bool:
+    return settings.STORAGE_BACKEND == "s3"
+
+
+def download(key: str, dest: Path) -> None:
+    """Copy object `key` to the local file `dest` (S3: ranged multipart GETs)."""
+    if _uses_s3():
+        s3_client().download_file(settings.AWS_STORAGE_BUCKET_NAME, key, str(dest))
+    else:
+        shutil.copyfile(default_storage.path(key), dest)
+
+
+def upload(path: Path, key: str) -> None:
+    """Store the local file `path` as object `key` (S3: multipart PUTs for large files)."""
+    content_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    if _uses_s3():
+        s3_client().upload_file(
+            str(path),
+            settings.AWS_STORAGE_BUCKET_NAME,
+            key,
+            ExtraArgs={"ContentType": content_type},
+        )
+    else:
+        target = Path(default_storage.path(key))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+
+
+def delete(keys: Iterable[str]) -> None:
+    """Delete the objects `keys`; deleting a missing object is not an error."""
+    wanted = sorted({key for key in keys if key})
+    if not wanted:
+        return
+    if _uses_s3():
+        client = s3_client()
+        for start in range(0, len(wanted), 1000):
+            batch = wanted[start : start + 1000]
+            client.delete_objects(
+                Bucket=settings.AWS_STORAGE_BUCKET_NAME,
+                Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},
+            )
+    else:
+        for key in wanted:
+            default_storage.delete(key)
+
+
+def list_keys(prefix: str) -> list[str]:
+    """Return every object key under `prefix`."""
+    if _uses_s3():
+        paginator = s3_client().get_paginator("list_objects_v2")
+        keys: list[str] = []
+        for page in paginator.paginate(Bucket=settings.AWS_STORAGE_BUCKET_NAME, Prefix=prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        return keys
+    root = Path(default_storage.path(""))
+    base = root / prefix
+    if not base.exists():
+        return []
+    if base.is_file():
+        return [prefix]
+    return [str(p.relative_to(root)) for p in base.rglob("*") if p.is_file()]

@@ -1,0 +1,29 @@
+"""RQ jobs of the content app: each takes ids and calls one pipeline service."""
+
+from __future__ import annotations
+
+from content_app import pipeline
+
+
+def probe_film(film_id: int, version: int) -> None:
+    pipeline.film_probe(film_id=film_id, version=version)
+
+
+def make_rendition(film_id: int, version: int, quality: str) -> None:
+    pipeline.rendition_make(film_id=film_id, version=version, quality=quality)
+
+
+def make_images(film_id: int, version: int) -> None:
+    pipeline.film_make_images(film_id=film_id, version=version)
+
+
+def delete_objects(keys: list[str], prefixes: list[str]) -> None:
+    pipeline.storage_delete(keys=keys, prefixes=prefixes)
+
+
+def reconcile() -> list[str]:
+    """Run the reconciler, then schedule its next run (the chain renews itself)."""
+    try:
+        return pipeline.films_reconcile()
+    finally:
+        pipeline.ensure_reconciler_scheduled()

@@ -1,0 +1,100 @@
+"""Content fixtures: generated test videos, films saved through the pipeline, in-process workers.
+
+Other test modules reuse these: `make_video(...)` returns the path of a cached lavfi clip,
+`run_jobs()` drains the default queue in this process, `upload(...)` wraps a file for a
+FileField.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import django_rq
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rq import SimpleWorker
+
+
+class MakeVideo(Protocol):
+    def __call__(
+        self,
+        *,
+        width: int = 320,
+        height: int = 180,
+        seconds: float = 2.0,
+        fps: int = 24,
+        audio: bool = True,
+        video: bool = True,
+        container: str = "mp4",
+        pattern: str = "testsrc2",
+    ) -> Path: ...
+
+
+@pytest.fixture(scope="session")
+def make_video(tmp_path_factory: pytest.TempPathFactory) -> MakeVideo:
+    """Return a factory of lavfi-generated clips, each made once per session and cached."""
+    directory = tmp_path_factory.mktemp("videos")
+
+    def factory(
+        *,
+        width: int = 320,
+        height: int = 180,
+        seconds: float = 2.0,
+        fps: int = 24,
+        audio: bool = True,
+        video: bool = True,
+        container: str = "mp4",
+        pattern: str = "testsrc2",
+    ) -> Path:
+        spec = f"{width}x{height}-{seconds}-{fps}-{audio}-{video}-{pattern}"
+        name = hashlib.sha256(spec.encode()).hexdigest()[:12]
+        path = directory / f"{name}.{container}"
+        if path.exists():
+            return path
+        args = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
+        if video:
+            source = (
+                f"color=c=navy:s={width}x{height}:r={fps}:d={seconds}"
+                if pattern == "color"
+                else f"{pattern}=s={width}x{height}:r={fps}:d={seconds}"
+            )
+            args += ["-f", "lavfi", "-i", source]
+        if audio:
+            args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:d={seconds}"]
+        if video:
+            args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+        if audio:
+            args += ["-c:a", "aac", "-b:a", "64k"]
+        args += ["-t", str(seconds), str(path)]
+        subprocess.run(args, check=True, timeout=120)
+        return path
+
+    return factory
+
+
+@pytest.fixture
+def upload() -> Callable[..., SimpleUploadedFile]:
+    """Wrap a local file (or bytes) as an upload with any name."""
+
+    def factory(
+        path: Path | None = None, *, name: str = "film.mp4", content: bytes | None = None
+    ) -> SimpleUploadedFile:
+        data = content if content is not None else (path.read_bytes() if path else b"")
+        return SimpleUploadedFile(name, data, content_type="video/mp4")
+
+    return factory
+
+
+@pytest.fixture
+def run_jobs() -> Callable[[], None]:
+    """Drain the default queue in this process, as a burst worker would."""
+
+    def drain() -> None:
+        worker = django_rq.get_worker("default", worker_class=SimpleWorker)
+        worker.work(burst=True, with_scheduler=False)
+
+    return drain
