@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from affea.errors import DomainError
 from content_app.models import Favorite, Film, WatchProgress
+from content_app.pipeline import film_processing_restart
 
 # --- Viewers: favourites and watch progress -------------------------------------------
 
@@ -38,3 +42,32 @@ def watch_progress_record(*, user: Any, film: Film, position: float) -> WatchPro
         user=user, film=film, defaults={"position": position}
     )
     return progress
+
+
+# --- Staff: publishing and processing (the pipeline itself is in content_app.pipeline) ---
+
+
+def film_publish(*, film: Film) -> bool:
+    """Publish `film` (keeping its first publish time); return whether anything changed."""
+    if film.taken_down_at is not None:
+        raise DomainError(f"“{film.title}” is taken down; it cannot be published.")
+    now = timezone.now()
+    changed = Film.objects.filter(pk=film.pk, is_published=False).update(
+        is_published=True, published_at=Coalesce(F("published_at"), Value(now))
+    )
+    film.refresh_from_db(fields=["is_published", "published_at"])
+    return bool(changed)
+
+
+def film_unpublish(*, film: Film) -> bool:
+    """Withdraw `film` from viewers; return whether anything changed."""
+    changed = Film.objects.filter(pk=film.pk, is_published=True).update(is_published=False)
+    film.is_published = False
+    return bool(changed)
+
+
+def film_reprocess(*, film: Film) -> int:
+    """Make every rendition and generated image of `film` again; return the new source version."""
+    if not film.source.name:
+        raise DomainError(f"“{film.title}” has no source file to process.")
+    return film_processing_restart(film=film)
