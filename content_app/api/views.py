@@ -1,0 +1,232 @@
+"""Catalogue and playback API: parse, call a selector or service, serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from affea.api import OptionalPageNumberPagination
+from affea.errors import DomainError
+from content_app import hls, playback, selectors, services
+from content_app.api.serializers import (
+    CategorySerializer,
+    ContinueWatchingSerializer,
+    FavoriteToggleSerializer,
+    FilmListQuerySerializer,
+    FilmSerializer,
+    ProgressSerializer,
+    VideoURLQuerySerializer,
+    VideoURLSerializer,
+)
+from content_app.models import Category, Film, RenditionStatus
+
+PLAYLIST_HEADERS = {"Cache-Control": "private, no-store"}
+
+
+class CatalogueReadable(BasePermission):
+    """Everyone reads a public catalogue; a private one (setting) needs a signed-in viewer."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if not settings.CATALOGUE_PRIVATE:
+            return True
+        return bool(request.user and request.user.is_authenticated)
+
+
+def _visible_film(request: Request, pk: int) -> Film:
+    film = selectors.film_get(user=request.user, pk=pk)
+    if film is None:
+        raise NotFound("No such film.")
+    return film
+
+
+class FilmListView(generics.ListAPIView[Film]):
+    serializer_class = FilmSerializer
+    pagination_class = OptionalPageNumberPagination
+    permission_classes = [CatalogueReadable]
+
+    @extend_schema(
+        parameters=[FilmListQuerySerializer],
+        summary="List the films this viewer may see (bare list; paginated with ?page=)",
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Film]:
+        query = FilmListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.film_list(
+            user=self.request.user,
+            category=query.validated_data.get("category"),
+            search=query.validated_data.get("search"),
+        )
+
+
+class FilmDetailView(generics.RetrieveAPIView[Film]):
+    serializer_class = FilmSerializer
+    permission_classes = [CatalogueReadable]
+
+    def get_object(self) -> Film:
+        return _visible_film(self.request, int(self.kwargs["pk"]))
+
+
+class CategoryListView(generics.ListAPIView[Category]):
+    serializer_class = CategorySerializer
+    pagination_class = None
+    permission_classes = [AllowAny]
+
+    def get_queryset(self) -> QuerySet[Category]:
+        return selectors.categories()
+
+
+class FavoriteToggleView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=FavoriteToggleSerializer,
+        responses={200: {"type": "array", "items": {"type": "integer"}}},
+        summary="Toggle a film in the viewer's favourites; returns their favourite ids",
+    )
+    def post(self, request: Request) -> Response:
+        body = FavoriteToggleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        film = _visible_film(request, body.validated_data["video_id"])
+        return Response(services.favorite_toggle(user=request.user, film=film))
+
+
+class FavoriteListView(generics.ListAPIView[Film]):
+    serializer_class = FilmSerializer
+    pagination_class = None
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self) -> QuerySet[Film]:
+        return selectors.favorite_films(user=self.request.user)
+
+
+class ProgressView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=ProgressSerializer,
+        responses={204: None},
+        summary="Record where the viewer stopped watching",
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        film = _visible_film(request, pk)
+        body = ProgressSerializer(data=request.data, context={"film": film})
+        body.is_valid(raise_exception=True)
+        services.watch_progress_record(
+            user=request.user, film=film, position=body.validated_data["position"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ContinueWatchingView(generics.ListAPIView[Film]):
+    serializer_class = ContinueWatchingSerializer
+    pagination_class = None
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self) -> QuerySet[Film]:
+        return selectors.continue_watching(user=self.request.user)
+
+
+class VideoURLView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[VideoURLQuerySerializer],
+        responses={200: VideoURLSerializer},
+        summary="A short-lived URL that streams one rendition with Range requests",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        query = VideoURLQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        film = _visible_film(request, pk)
+        signed = playback.video_url(
+            film=film, quality=query.validated_data.get("quality"), request=request
+        )
+        return Response(
+            {"url": signed.url, "quality": signed.quality, "expires_at": signed.expires_at},
+            headers={"Cache-Control": "private, no-store"},
+        )
+
+
+class _FirstRendererNegotiation(BaseContentNegotiation):
+    """Playlists succeed as m3u8 whatever the Accept header; errors are always JSON."""
+
+    def select_parser(self, request: Any, parsers: Any) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
+class _PlaylistRenderer(BaseRenderer):
+    media_type = hls.PLAYLIST_CONTENT_TYPE
+    format = "m3u8"
+
+
+def _playlist_response(text: str) -> HttpResponse:
+    return HttpResponse(text, content_type=hls.PLAYLIST_CONTENT_TYPE, headers=PLAYLIST_HEADERS)
+
+
+_PLAYLIST_SCHEMA = {(200, hls.PLAYLIST_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.STR)}
+
+
+class HLSMasterView(APIView):
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [JSONRenderer, _PlaylistRenderer]
+    content_negotiation_class = _FirstRendererNegotiation
+
+    @extend_schema(responses=_PLAYLIST_SCHEMA, summary="HLS master playlist over ready renditions")
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        film = _visible_film(request, pk)
+        ready = [
+            r for r in film.renditions.all() if r.status == RenditionStatus.READY and r.media_key
+        ]
+        if not ready:
+            raise NotFound("No playable rendition of this film.")
+        token = hls.variant_token_for(film, request.user.pk)
+        return _playlist_response(hls.master_playlist(renditions=ready, token=token))
+
+
+class HLSVariantView(APIView):
+    # The signed token is the credential: hls.js fetches variants without cookies when
+    # the SPA lives on another origin.
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer, _PlaylistRenderer]
+    content_negotiation_class = _FirstRendererNegotiation
+
+    @extend_schema(
+        parameters=[OpenApiParameter("token", str, required=True)],
+        responses=_PLAYLIST_SCHEMA,
+        summary="HLS variant playlist of one rendition (URIs are signed, with byte ranges)",
+    )
+    def get(self, request: Request, pk: int, quality: str) -> HttpResponse:
+        user_id = hls.variant_token_user(request.query_params.get("token", ""), film_id=pk)
+        user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+        if user is None:
+            raise DomainError("This playlist link is invalid.", status=403)
+        film = selectors.film_get(user=user, pk=pk)
+        if film is None:
+            raise NotFound("No such film.")
+        rendition = playback.rendition_for(film, quality)
+        signed = playback.signed_media_url(
+            rendition.media_key, ttl=playback.playback_ttl(film), request=request
+        )
+        info = hls.rendition_info(rendition)
+        return _playlist_response(hls.variant_playlist(info=info, media_url=signed.url))

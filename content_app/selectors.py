@@ -1,0 +1,156 @@
+"""Reads of the catalogue shared by the API, the pages and playback."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.fields import BooleanField
+from django.db.models.functions import Least
+
+from content_app.models import Category, Favorite, Film, Rendition, RenditionStatus, WatchProgress
+
+# The GIN index (migration 0002 on PostgreSQL) is built on exactly this expression;
+# the query must use the same one for the planner to pick the index.
+SEARCH_CONFIG = "english"
+SEARCH_FIELDS = ("title", "description", "credits")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def search_vector() -> SearchVector:
+    return SearchVector(*SEARCH_FIELDS, config=SEARCH_CONFIG)
+
+
+def _playable() -> Exists:
+    return Exists(
+        Rendition.objects.filter(film=OuterRef("pk"), status=RenditionStatus.READY).exclude(
+            media_key=""
+        )
+    )
+
+
+def films_visible_to(user: Any) -> QuerySet[Film]:
+    """The films `user` may see: staff see all; others see published, not taken down, playable."""
+    films = Film.objects.all()
+    if user is not None and user.is_authenticated and user.is_active and user.is_staff:
+        return films
+    return films.filter(_playable(), is_published=True, taken_down_at__isnull=True)
+
+
+def _with_card_data(films: QuerySet[Film], user: Any) -> QuerySet[Film]:
+    """Everything a film item needs, in a constant number of queries whatever the count."""
+    films = films.select_related("category").prefetch_related(
+        Prefetch(
+            "renditions",
+            queryset=Rendition.objects.only(
+                "id", "film_id", "quality", "status", "media_key", "width", "height", "bitrate"
+            ),
+        )
+    )
+    if user is not None and user.is_authenticated:
+        return films.annotate(
+            is_favorite=Exists(Favorite.objects.filter(user=user, film=OuterRef("pk")))
+        )
+    return films.annotate(is_favorite=Value(False, output_field=BooleanField()))
+
+
+def _prefix_tsquery(text: str) -> str | None:
+    """Turn free text into a raw tsquery of ANDed words, the last one a prefix (as you type)."""
+    words = _WORD.findall(text.lower())[:12]
+    if not words:
+        return None
+    return " & ".join([*words[:-1], f"{words[-1]}:*"])
+
+
+def film_search(films: QuerySet[Film], text: str) -> QuerySet[Film]:
+    text = text.strip()[:200]
+    if not text:
+        return films
+    if settings.IS_POSTGRES:
+        raw = _prefix_tsquery(text)
+        if raw is None:
+            return films.none()
+        query = SearchQuery(raw, config=SEARCH_CONFIG, search_type="raw")
+        return (
+            films.annotate(search=search_vector())
+            .filter(search=query)
+            .annotate(rank=SearchRank(search_vector(), query))
+            .order_by("-rank", "-published_at", "-created_at")
+        )
+    matches = Q()
+    for word in _WORD.findall(text)[:12]:
+        matches &= (
+            Q(title__icontains=word) | Q(description__icontains=word) | Q(credits__icontains=word)
+        )
+    return films.filter(matches)
+
+
+def film_filter_category(films: QuerySet[Film], category: str) -> QuerySet[Film]:
+    """Filter by category slug, name (any case) or id."""
+    category = category.strip()
+    match = Q(category__slug=category) | Q(category__name__iexact=category)
+    if category.isdigit():
+        match |= Q(category_id=int(category))
+    return films.filter(match)
+
+
+def film_list(
+    *, user: Any, category: str | None = None, search: str | None = None
+) -> QuerySet[Film]:
+    films = films_visible_to(user)
+    if category:
+        films = film_filter_category(films, category)
+    if search:
+        films = film_search(films, search)
+    return _with_card_data(films, user)
+
+
+def film_get(*, user: Any, pk: int) -> Film | None:
+    return _with_card_data(films_visible_to(user), user).filter(pk=pk).first()
+
+
+def film_get_by_slug(*, user: Any, slug: str) -> Film | None:
+    return _with_card_data(films_visible_to(user), user).filter(slug=slug).first()
+
+
+def favorite_films(*, user: Any) -> QuerySet[Film]:
+    """The user's favourites that they may still see, most recently added first."""
+    mine = Favorite.objects.filter(user=user, film=OuterRef("pk"))
+    films = (
+        films_visible_to(user)
+        .annotate(favorited_at=Subquery(mine.values("created_at")[:1]))
+        .filter(favorited_at__isnull=False)
+    )
+    return _with_card_data(films, user).order_by("-favorited_at")
+
+
+def favorite_ids(*, user: Any) -> list[int]:
+    return list(
+        Favorite.objects.filter(user=user).order_by("created_at").values_list("film_id", flat=True)
+    )
+
+
+def continue_watching(*, user: Any, limit: int = 50) -> QuerySet[Film]:
+    """Films the user started and did not finish, most recently watched first."""
+    progress = WatchProgress.objects.filter(user=user, film=OuterRef("pk"))
+    # Finished: less than 5% (and at most 30 s) left; films of unknown length never finish.
+    finished = Q(duration__isnull=False) & Q(
+        position__gte=F("duration") - Least(F("duration") * 0.05, Value(30.0))
+    )
+    films = (
+        films_visible_to(user)
+        .annotate(
+            position=Subquery(progress.values("position")[:1]),
+            watched_at=Subquery(progress.values("updated_at")[:1]),
+        )
+        .filter(position__gt=0)
+        .exclude(finished)
+    )
+    return _with_card_data(films, user).order_by("-watched_at")[:limit]
+
+
+def categories() -> QuerySet[Category]:
+    return Category.objects.all()
