@@ -93,14 +93,13 @@ def start_seaweed(
     access_key: str,
     secret_key: str,
     s3_port: int | None = None,
-    isolated_ports: bool = True,
     cors_origins: list[str] | None = None,
     timeout: float = 60.0,
 ) -> SeaweedS3:
     """Start `weed mini` with its data under `data_dir`, wait for S3, ensure the bucket.
 
-    With `isolated_ports`, every auxiliary port is a fresh free one, so a test instance
-    can run beside the one `make run` started.
+    Every auxiliary port (master, volume, filer, gRPC) is a fresh free one, so a test
+    instance can run beside the one `make run` started; data survives the port change.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     s3_port = s3_port or free_port()
@@ -116,8 +115,7 @@ def start_seaweed(
         "-admin.ui=false",
         "-webdav=false",
     ]
-    if isolated_ports:
-        args += [f"-{flag}={free_port()}" for flag in _WEED_PORT_FLAGS]
+    args += [f"-{flag}={free_port()}" for flag in _WEED_PORT_FLAGS]
     env = {
         **os.environ,
         "AWS_ACCESS_KEY_ID": access_key,

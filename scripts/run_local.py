@@ -113,7 +113,6 @@ def ensure_s3(env: dict[str, str]) -> SeaweedS3 | None:
         access_key=env["S3_ACCESS_KEY_ID"],
         secret_key=env["S3_SECRET_ACCESS_KEY"],
         s3_port=port,
-        isolated_ports=False,
         cors_origins=origins,
     )
 
