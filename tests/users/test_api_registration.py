@@ -84,7 +84,9 @@ def test_an_unconfirmed_account_cannot_log_in(client: Client) -> None:
 def test_confirm_link_works_only_once(client: Client, make_user: MakeUser) -> None:
     user = make_user("new@example.com", active=False)
     body = {"uid": uid_encode(user), "token": token_make(user=user, purpose=TokenPurpose.CONFIRM)}
-    assert client.post("/api/users/confirm/", body, content_type="application/json").status_code == 200
+    assert (
+        client.post("/api/users/confirm/", body, content_type="application/json").status_code == 200
+    )
     again = client.post("/api/users/confirm/", body, content_type="application/json")
     assert again.status_code == 400
     assert "token" in again.json()
@@ -108,13 +110,17 @@ def test_confirm_refuses_a_tampered_token(client: Client, make_user: MakeUser) -
     token = token_make(user=user, purpose=TokenPurpose.CONFIRM)
     tampered = token[:-1] + ("0" if token[-1] != "0" else "1")
     body = {"uid": uid_encode(user), "token": tampered}
-    assert client.post("/api/users/confirm/", body, content_type="application/json").status_code == 400
+    assert (
+        client.post("/api/users/confirm/", body, content_type="application/json").status_code == 400
+    )
 
 
 def test_confirm_refuses_a_reset_token(client: Client, make_user: MakeUser) -> None:
     user = make_user("new@example.com", active=False)
     body = {"uid": uid_encode(user), "token": token_make(user=user, purpose=TokenPurpose.RESET)}
-    assert client.post("/api/users/confirm/", body, content_type="application/json").status_code == 400
+    assert (
+        client.post("/api/users/confirm/", body, content_type="application/json").status_code == 400
+    )
 
 
 def test_confirm_refuses_a_jwt_access_token(client: Client, make_user: MakeUser) -> None:
@@ -122,12 +128,16 @@ def test_confirm_refuses_a_jwt_access_token(client: Client, make_user: MakeUser)
 
     user = make_user("new@example.com", active=False)
     body = {"uid": uid_encode(user), "token": str(AccessToken.for_user(user))[:100]}
-    assert client.post("/api/users/confirm/", body, content_type="application/json").status_code == 400
+    assert (
+        client.post("/api/users/confirm/", body, content_type="application/json").status_code == 400
+    )
 
 
 def test_confirm_with_garbage_uid_is_a_400(client: Client) -> None:
     body = {"uid": "%%%", "token": "abc-def"}
-    assert client.post("/api/users/confirm/", body, content_type="application/json").status_code == 400
+    assert (
+        client.post("/api/users/confirm/", body, content_type="application/json").status_code == 400
+    )
 
 
 def test_confirm_does_not_reactivate_an_account_staff_deactivated(
@@ -138,7 +148,9 @@ def test_confirm_does_not_reactivate_an_account_staff_deactivated(
     body = {"uid": uid_encode(user), "token": token}
     client.post("/api/users/confirm/", body, content_type="application/json")
     User.objects.filter(pk=user.pk).update(is_active=False)
-    assert client.post("/api/users/confirm/", body, content_type="application/json").status_code == 400
+    assert (
+        client.post("/api/users/confirm/", body, content_type="application/json").status_code == 400
+    )
     assert not User.objects.get(pk=user.pk).is_active
 
 

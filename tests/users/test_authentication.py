@@ -1,0 +1,116 @@
+"""CSRF for cookie-authenticated unsafe requests; Bearer and the SPA's trusted origin."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.users.conftest import PASSWORD, login
+from users_app.jwt_tokens import token_pair_issue
+from users_app.models import User
+
+pytestmark = pytest.mark.django_db
+
+SPA = "http://localhost:4200"
+
+
+@pytest.fixture
+def browser() -> Client:
+    """A client that, like a browser, is subject to CSRF checks."""
+    return Client(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def spa_allowed(settings: object) -> None:
+    settings.CORS_ALLOWED_ORIGINS = [SPA]  # type: ignore[attr-defined]
+
+
+def test_jwt_cookie_post_from_a_foreign_origin_is_403(browser: Client, user: User) -> None:
+    login(browser)
+    response = browser.post("/api/users/logout/", HTTP_ORIGIN="https://evil.example")
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+
+
+def test_jwt_cookie_post_without_origin_or_csrf_token_is_403(browser: Client, user: User) -> None:
+    login(browser)
+    assert browser.post("/api/users/logout/").status_code == 403
+
+
+def test_jwt_cookie_post_without_origin_but_with_a_csrf_token_is_accepted(
+    browser: Client, user: User
+) -> None:
+    login(browser)
+    browser.get("/accounts/login/")  # the page sets the csrftoken cookie
+    token = browser.cookies["csrftoken"].value
+    response = browser.post("/api/users/logout/", HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200
+
+
+def test_spa_flow_from_an_allowed_origin_works_without_a_csrf_token(
+    browser: Client, user: User, spa_allowed: None
+) -> None:
+    response = browser.post(
+        "/api/users/login/",
+        {"email": user.email, "password": PASSWORD},
+        content_type="application/json",
+        HTTP_ORIGIN=SPA,
+    )
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == SPA
+    assert response["Access-Control-Allow-Credentials"] == "true"
+    assert browser.post("/api/users/refresh/", HTTP_ORIGIN=SPA).status_code == 200
+    assert browser.post("/api/users/logout/", HTTP_ORIGIN=SPA).status_code == 200
+
+
+def test_cors_preflight_allows_the_retry_header_for_the_spa(
+    browser: Client, spa_allowed: None
+) -> None:
+    response = browser.options(
+        "/api/users/me/",
+        HTTP_ORIGIN=SPA,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-retry",
+    )
+    assert response.status_code == 200
+    assert "x-retry" in response["Access-Control-Allow-Headers"]
+
+
+def test_refresh_from_a_foreign_origin_is_403(browser: Client, user: User) -> None:
+    login(browser)
+    response = browser.post("/api/users/refresh/", HTTP_ORIGIN="https://evil.example")
+    assert response.status_code == 403
+
+
+def test_same_origin_post_with_the_jwt_cookie_is_accepted(browser: Client, user: User) -> None:
+    login(browser)
+    response = browser.post("/api/users/logout/", HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 200
+
+
+def test_session_post_from_a_foreign_origin_is_403(browser: Client, user: User) -> None:
+    browser.force_login(user)
+    response = browser.post("/api/users/logout/", HTTP_ORIGIN="https://evil.example")
+    assert response.status_code == 403
+
+
+def test_session_authentication_lets_the_sites_pages_call_the_api(
+    browser: Client, user: User
+) -> None:
+    browser.force_login(user)
+    assert browser.get("/api/users/me/").json()["email"] == user.email
+
+
+def test_bearer_post_needs_no_csrf_token(browser: Client, user: User) -> None:
+    pair = token_pair_issue(user=user, remember=False)
+    response = browser.post(
+        "/api/users/logout/",
+        HTTP_AUTHORIZATION=f"Bearer {pair.access}",
+        HTTP_ORIGIN="https://elsewhere.example",
+    )
+    assert response.status_code == 200
+
+
+def test_an_invalid_bearer_header_is_401(client: Client) -> None:
+    response = client.get("/api/users/me/", HTTP_AUTHORIZATION="Bearer nonsense")
+    assert response.status_code == 401
