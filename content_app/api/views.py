@@ -216,12 +216,13 @@ class HLSVariantView(APIView):
         responses=_PLAYLIST_SCHEMA,
         summary="HLS variant playlist of one rendition (URIs are signed, with byte ranges)",
     )
-    def get(self, request: Request, pk: int, quality: str) -> HttpResponse:
-        user_id = hls.variant_token_user(request.query_params.get("token", ""), film_id=pk)
+    def get(self, request: Request, pk: str, quality: str) -> HttpResponse:
+        film_id = int(pk)  # a regex route: the captured id arrives as text
+        user_id = hls.variant_token_user(request.query_params.get("token", ""), film_id=film_id)
         user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
         if user is None:
             raise DomainError("This playlist link is invalid.", status=403)
-        film = selectors.film_get(user=user, pk=pk)
+        film = selectors.film_get(user=user, pk=film_id)
         if film is None:
             raise NotFound("No such film.")
         rendition = playback.rendition_for(film, quality)

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ def _workdir() -> Path:
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def packaged(quality: str) -> Packaged:
     """Encode and package one rendition of the test clip (once per session and quality)."""
     width, height = SIZES[quality]
@@ -71,7 +71,7 @@ def packaged(quality: str) -> Packaged:
     return Packaged(out / f"{quality}.mp4", out / f"{quality}.m3u8", width, height)
 
 
-def make_user(*, staff: bool = False, email: str | None = None, password: str = "pw") -> User:
+def make_user(*, staff: bool = False, email: str | None = None, password: str = "pw") -> User:  # noqa: S107
     email = email or f"viewer{next(_counter)}@example.com"
     return User.objects.create_user(email=email, password=password, is_staff=staff)
 
