@@ -13,7 +13,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
-install: $(STAMP)
+# hls.js is pinned in package.json/package-lock.json and served from our own static files.
+HLS_JS := static/vendor/hls.js/hls.min.js
+$(HLS_JS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(dir $(HLS_JS))
+	cp node_modules/hls.js/dist/hls.min.js $(HLS_JS)
+
+install: $(STAMP) $(HLS_JS)
 
 run: install
 	@scripts/ensure-system.sh ffmpeg ffprobe:ffmpeg
