@@ -15,11 +15,12 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
-
 env = environ.Env()
 # A local .env (never committed) is read when present; real environment wins.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Local state of the quick run (SQLite, local media, SeaweedFS and Redis data).
+VAR_DIR = Path(env.str("AFFEA_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG: bool = env.bool("DEBUG", default=True)
 TESTING: bool = env.bool("AFFEA_TESTING", default=False)
@@ -237,7 +238,7 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT: bool = env.bool("SECURE_SSL_REDIRECT", default=HTTPS and not DEBUG)
 SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = False
+SECURE_HSTS_PRELOAD: bool = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -26,7 +26,8 @@ from affea.localdev import (  # noqa: E402 - the project root must be importable
     stop_process,
 )
 
-VAR = ROOT / "var"
+# Local state (SQLite, SeaweedFS and Redis data); AFFEA_VAR_DIR moves it elsewhere.
+VAR = Path(os.environ.get("AFFEA_VAR_DIR", ROOT / "var"))
 PYTHON = sys.executable
 
 # Local defaults; anything already in the environment (or .env) wins.
@@ -103,7 +104,7 @@ def ensure_s3(env: dict[str, str]) -> SeaweedS3 | None:
     port = endpoint.port or 8333
     if port_open("127.0.0.1", port):
         sys.exit(f"Port {port} is taken: is another `make run` still running? Stop it first.")
-    log(f"Starting SeaweedFS S3 on 127.0.0.1:{port} (data in var/seaweed).")
+    log(f"Starting SeaweedFS S3 on 127.0.0.1:{port} (data in {VAR / 'seaweed'}).")
     origins = sorted(
         {env["SITE_URL"], *filter(None, env.get("CORS_ALLOWED_ORIGINS", "").split(","))}
     )
@@ -151,9 +152,17 @@ def main() -> int:
             log(f"  S3          {seaweed.endpoint_url}  (bucket {seaweed.bucket})")
         log("Press Ctrl-C to stop everything.")
         honcho = Path(PYTHON).parent / "honcho"
-        return subprocess.call(
-            [str(honcho), "-f", str(ROOT / "Procfile"), "start"], cwd=ROOT, env=env
-        )
+        procfile = str(ROOT / "Procfile")
+        runner = subprocess.Popen([str(honcho), "-f", procfile, "start"], cwd=ROOT, env=env)
+        try:
+            return runner.wait()
+        except KeyboardInterrupt:
+            # A terminal's Ctrl-C reached honcho too: give it time to stop web and worker.
+            try:
+                runner.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                stop_process(runner)
+            return 0
     except KeyboardInterrupt:
         return 0
     except subprocess.CalledProcessError as exc:
