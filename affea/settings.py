@@ -161,6 +161,10 @@ if STORAGE_BACKEND not in ("s3", "local"):
 
 AWS_STORAGE_BUCKET_NAME: str = env.str("S3_BUCKET", default="affea")
 AWS_S3_ENDPOINT_URL: str | None = env.str("S3_ENDPOINT_URL", default="") or None
+# Where browsers reach S3 when servers use an internal address (compose: http://s3:8333).
+AWS_S3_PUBLIC_ENDPOINT_URL: str | None = (
+    env.str("S3_PUBLIC_ENDPOINT_URL", default="") or AWS_S3_ENDPOINT_URL
+)
 AWS_S3_REGION_NAME: str = env.str("S3_REGION", default="us-east-1")
 AWS_ACCESS_KEY_ID: str = env.str("S3_ACCESS_KEY_ID", default="affea-local" if DEBUG else "")
 AWS_SECRET_ACCESS_KEY: str = env.str(

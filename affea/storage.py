@@ -13,12 +13,18 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
-@lru_cache(maxsize=1)
-def s3_client() -> S3Client:
-    """Return this process's S3 client, created once: building one costs milliseconds."""
+@lru_cache(maxsize=2)
+def s3_client(*, public: bool = False) -> S3Client:
+    """Return this process's S3 client, created once: building one costs milliseconds.
+
+    `public=True` gives the client that signs URLs for browsers, which may need to reach
+    S3 at another address than the servers do (S3_PUBLIC_ENDPOINT_URL).
+    """
     return boto3.session.Session().client(
         "s3",
-        endpoint_url=settings.AWS_S3_ENDPOINT_URL,
+        endpoint_url=settings.AWS_S3_PUBLIC_ENDPOINT_URL
+        if public
+        else settings.AWS_S3_ENDPOINT_URL,
         region_name=settings.AWS_S3_REGION_NAME,
         aws_access_key_id=settings.AWS_ACCESS_KEY_ID or None,
         aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY or None,

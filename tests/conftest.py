@@ -37,6 +37,7 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
     )
     overrides = {
         "AWS_S3_ENDPOINT_URL": server.endpoint_url,
+        "AWS_S3_PUBLIC_ENDPOINT_URL": server.endpoint_url,
         "AWS_STORAGE_BUCKET_NAME": server.bucket,
         "AWS_ACCESS_KEY_ID": server.access_key,
         "AWS_SECRET_ACCESS_KEY": server.secret_key,
