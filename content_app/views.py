@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -12,9 +14,21 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from content_app import selectors, services
-from content_app.models import QUALITY_HEIGHTS, RenditionStatus, WatchProgress
+from content_app.models import QUALITY_HEIGHTS, Film, RenditionStatus, WatchProgress
+from content_app.playback import signed_media_url
 
 PAGE_SIZE = 24
+
+
+def _with_images(films: Iterable[Film], request: HttpRequest) -> list[Film]:
+    """Give each film signed image URLs for <img src> (the bucket is private)."""
+    films = list(films)
+    for film in films:
+        thumb = film.thumbnail.name or film.poster.name
+        poster = film.poster.name or film.thumbnail.name
+        film.image_url = signed_media_url(thumb, request=request).url if thumb else ""  # type: ignore[attr-defined]
+        film.poster_url = signed_media_url(poster, request=request).url if poster else ""  # type: ignore[attr-defined]
+    return films
 
 
 @require_GET
@@ -30,7 +44,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         "content_app/catalogue.html",
         {
             "page": page,
-            "films": page.object_list,
+            "films": _with_images(page.object_list, request),
             "categories": selectors.categories(),
             "search": search,
             "category": category,
@@ -45,6 +59,7 @@ def film_detail(request: HttpRequest, slug: str) -> HttpResponse:
     film = selectors.film_get_by_slug(user=request.user, slug=slug)
     if film is None:
         raise Http404("No such film.")
+    _with_images([film], request)
     qualities = sorted(
         (r.quality for r in film.renditions.all() if r.status == RenditionStatus.READY),
         key=QUALITY_HEIGHTS.__getitem__,
@@ -82,11 +97,13 @@ def favorite_toggle(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def favorites(request: HttpRequest) -> HttpResponse:
     films = selectors.favorite_films(user=request.user)
-    return render(request, "content_app/favorites.html", {"films": films})
+    return render(request, "content_app/favorites.html", {"films": _with_images(films, request)})
 
 
 @login_required
 @require_GET
 def continue_watching(request: HttpRequest) -> HttpResponse:
     films = selectors.continue_watching(user=request.user)
-    return render(request, "content_app/continue_watching.html", {"films": films})
+    return render(
+        request, "content_app/continue_watching.html", {"films": _with_images(films, request)}
+    )
