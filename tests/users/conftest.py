@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 from http.cookies import Morsel
+from typing import Any
 
 import django_rq
 import pytest
@@ -63,7 +63,7 @@ def deliver(django_capture_on_commit_callbacks: Any) -> Deliver:
 
 
 def link_from_outbox(pattern: str, index: int = -1) -> re.Match[str]:
-    body = mail.outbox[index].body
+    body = str(mail.outbox[index].body)
     match = re.search(pattern, body)
     assert match, body
     return match
@@ -80,7 +80,7 @@ def reset_link_parts(index: int = -1) -> dict[str, str]:
 
 
 def cookie(response: Any, name: str) -> Morsel[str]:
-    return response.cookies[name]  # type: ignore[no-any-return]
+    return response.cookies[name]
 
 
 def login(client: Client, email: str = "viewer@example.com", **extra: object) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 ACCESS, REFRESH = "access_token", "refresh_token"
 
 
-def refresh(client: Client) -> object:
+def refresh(client: Client) -> Any:
     return client.post("/api/users/refresh/", content_type="application/json")
 
 

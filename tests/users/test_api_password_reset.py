@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core import mail
@@ -25,13 +26,13 @@ pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "lantern-harbour-58"
 
 
-def forgot(client: Client, email: str) -> object:
+def forgot(client: Client, email: str) -> Any:
     return client.post(
         "/api/users/forgot-password/", {"email": email}, content_type="application/json"
     )
 
 
-def reset(client: Client, **body: str) -> object:
+def reset(client: Client, **body: str) -> Any:
     return client.post("/api/users/reset-password/", body, content_type="application/json")
 
 

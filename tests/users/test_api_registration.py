@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core import mail
@@ -16,7 +17,7 @@ from users_app.tokens import TokenPurpose, token_make, uid_encode
 pytestmark = pytest.mark.django_db
 
 
-def register(client: Client, email: str = "new@example.com", **fields: str) -> object:
+def register(client: Client, email: str = "new@example.com", **fields: str) -> Any:
     body = {"email": email, "password": PASSWORD, "confirm_password": PASSWORD, **fields}
     return client.post("/api/users/register/", body, content_type="application/json")
 

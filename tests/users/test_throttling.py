@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import redis
 from django.test import Client, RequestFactory
@@ -24,7 +26,7 @@ def tight(settings: object) -> None:
     }
 
 
-def bad_login(client: Client, email: str = "viewer@example.com", ip: str = "10.0.0.1") -> object:
+def bad_login(client: Client, email: str = "viewer@example.com", ip: str = "10.0.0.1") -> Any:
     return client.post(
         "/api/users/login/",
         {"email": email, "password": "wrong-guess-000"},
