@@ -1,1 +1,230 @@
-"""Admin of the content app."""
+"""Admin of the content app: where staff upload films and watch them being processed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.validators import FileExtensionValidator
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.text import slugify
+
+from affea.errors import DomainError
+from content_app import pipeline, services
+from content_app.media.probe import VIDEO_EXTENSIONS
+from content_app.models import Category, Film, ProcessingState, Rendition, RenditionStatus
+
+_validate_video_extension = FileExtensionValidator(
+    allowed_extensions=list(VIDEO_EXTENSIONS),
+    message=(
+        "“%(extension)s” is not a video file type Affea accepts. Allowed: %(allowed_extensions)s."
+    ),
+)
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "order")
+    list_editable = ("order",)
+    prepopulated_fields = {"slug": ("name",)}
+    search_fields = ("name",)
+
+
+class FilmForm(forms.ModelForm):
+    class Meta:
+        model = Film
+        fields = (
+            "title",
+            "slug",
+            "category",
+            "year",
+            "director",
+            "description",
+            "credits",
+            "rights_holder",
+            "licence",
+            "source",
+            "thumbnail",
+            "poster",
+            "is_featured",
+        )
+
+    def clean_source(self) -> Any:
+        source = self.cleaned_data.get("source")
+        # Only a new upload is checked; a stored source keeps its generated key.
+        if source and hasattr(source, "content_type"):
+            _validate_video_extension(source)
+        return source
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data.get("slug") or slugify(self.cleaned_data.get("title") or "")
+        if not slug:
+            raise forms.ValidationError("Give the film a slug (letters, digits, hyphens).")
+        base, number = slug[:200], 2
+        others = Film.objects.exclude(pk=self.instance.pk)
+        while others.filter(slug=slug).exists():
+            slug, number = f"{base}-{number}", number + 1
+        return slug
+
+
+class RenditionInline(admin.TabularInline):
+    model = Rendition
+    extra = 0
+    can_delete = False
+    fields = (
+        "quality",
+        "status",
+        "width",
+        "height",
+        "bitrate",
+        "size",
+        "media_key",
+        "playlist_key",
+        "error",
+        "started_at",
+        "finished_at",
+    )
+    readonly_fields = fields
+    ordering = ("height",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Film | None = None) -> bool:
+        return False
+
+
+@admin.register(Film)
+class FilmAdmin(admin.ModelAdmin):
+    form = FilmForm
+    list_display = (
+        "thumbnail_preview",
+        "title",
+        "processing",
+        "ready_qualities",
+        "is_published",
+        "category",
+        "created_at",
+    )
+    list_display_links = ("thumbnail_preview", "title")
+    list_filter = ("processing_state", "is_published", "is_featured", "category")
+    search_fields = ("title", "director", "credits", "slug")
+    list_per_page = 50
+    prepopulated_fields = {"slug": ("title",)}
+    inlines = (RenditionInline,)
+    actions = ("publish", "unpublish", "reprocess")
+    readonly_fields = (
+        "processing_state",
+        "processing_progress",
+        "processing_error",
+        "duration",
+        "source_width",
+        "source_height",
+        "is_published",
+        "published_at",
+        "taken_down_at",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "category", "year", "director", "description")}),
+        ("Credits and rights", {"fields": ("credits", "rights_holder", "licence")}),
+        (
+            "Source and images",
+            {
+                "fields": ("source", "thumbnail", "poster"),
+                "description": "Upload the original video; Affea makes the renditions, the "
+                "thumbnail and the poster. Images uploaded here replace generated ones.",
+            },
+        ),
+        (
+            "Processing",
+            {
+                "fields": (
+                    "processing_state",
+                    "processing_progress",
+                    "processing_error",
+                    "duration",
+                    "source_width",
+                    "source_height",
+                )
+            },
+        ),
+        (
+            "Publication",
+            {"fields": ("is_published", "published_at", "is_featured", "taken_down_at")},
+        ),
+        (None, {"fields": ("created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Film]:
+        ready = Rendition.objects.filter(status=RenditionStatus.READY).order_by("height")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("category")
+            .prefetch_related(Prefetch("renditions", queryset=ready, to_attr="ready_renditions"))
+        )
+
+    @admin.display(description="")
+    def thumbnail_preview(self, film: Film) -> str:
+        if not film.thumbnail:
+            return "—"
+        return format_html(
+            '<img src="{}" alt="" width="96" height="54" style="object-fit:cover">',
+            film.thumbnail.url,
+        )
+
+    @admin.display(description="State", ordering="processing_state")
+    def processing(self, film: Film) -> str:
+        if film.processing_state == ProcessingState.PROCESSING:
+            return f"processing {film.processing_progress}%"
+        if film.processing_state == ProcessingState.ERROR:
+            return format_html('<span title="{}">error</span>', film.processing_error)
+        return film.get_processing_state_display().lower()
+
+    @admin.display(description="Ready qualities")
+    def ready_qualities(self, film: Film) -> str:
+        return ", ".join(r.quality for r in getattr(film, "ready_renditions", [])) or "—"
+
+    def save_model(self, request: HttpRequest, obj: Film, form: Any, change: bool) -> None:
+        if not change:
+            obj.save()
+            return
+        # Only what the editor changed is written, so a save never overwrites the state
+        # that a worker recorded while the form was being processed.
+        model_fields = {f.name for f in Film._meta.concrete_fields}
+        changed = [name for name in form.changed_data if name in model_fields]
+        images = [name for name in ("thumbnail", "poster") if name in changed]
+        previous = Film.objects.filter(pk=obj.pk).values(*images).first() if images else None
+        if changed:
+            obj.save(update_fields=[*changed, "updated_at"])
+        if previous:
+            pipeline.film_images_overridden(film=obj, previous=previous)
+
+    def _apply(
+        self, request: HttpRequest, queryset: QuerySet[Film], service: Any, verb: str
+    ) -> None:
+        done, failed = 0, []
+        for film in queryset:
+            try:
+                service(film=film)
+                done += 1
+            except DomainError as exc:
+                failed.append(exc.message)
+        if done:
+            self.message_user(request, f"{verb} {done} film(s).", messages.SUCCESS)
+        for message in failed:
+            self.message_user(request, message, messages.ERROR)
+
+    @admin.action(description="Publish selected films")
+    def publish(self, request: HttpRequest, queryset: QuerySet[Film]) -> None:
+        self._apply(request, queryset, services.film_publish, "Published")
+
+    @admin.action(description="Unpublish selected films")
+    def unpublish(self, request: HttpRequest, queryset: QuerySet[Film]) -> None:
+        self._apply(request, queryset, services.film_unpublish, "Unpublished")
+
+    @admin.action(description="Reprocess selected films (make all renditions again)")
+    def reprocess(self, request: HttpRequest, queryset: QuerySet[Film]) -> None:
+        self._apply(request, queryset, services.film_reprocess, "Reprocessing")

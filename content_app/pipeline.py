@@ -313,7 +313,7 @@ def _step_done(film_id: int, version: int, step: str) -> bool:
         ).exists()
     if step == STEP_IMAGES:
         current = Film.objects.filter(pk=film_id, source_version=version)
-        return current.exclude(thumbnail="").exists()
+        return current.exclude(thumbnail="").exclude(poster="").exists()
     return Rendition.objects.filter(
         film_id=film_id, quality=step, source_version=version, status=RenditionStatus.READY
     ).exists()
@@ -501,13 +501,32 @@ def film_make_images(*, film_id: int, version: int) -> None:
     film_update_state(film_id=film_id, version=version)
 
 
+def film_images_overridden(*, film: Film, previous: dict[str, str]) -> None:
+    """Staff replaced or cleared images: keep the pipeline off them, drop the old objects."""
+    flags = {f"{name}_generated": False for name in previous}
+    Film.objects.filter(pk=film.pk).update(**flags)
+    for name, value in flags.items():
+        setattr(film, name, value)
+    current = {name: getattr(film, name).name for name in previous}
+    enqueue_cleanup([old for name, old in previous.items() if old and old != current[name]])
+
+
 # --- State -----------------------------------------------------------------------------
 
 
 def film_update_state(*, film_id: int, version: int) -> None:
     """Mark the film `ready` once every expected rendition and the thumbnail exist."""
     renditions = Rendition.objects.filter(film_id=film_id, source_version=version)
-    if not renditions.exists() or renditions.exclude(status=RenditionStatus.READY).exists():
+    statuses = list(renditions.values_list("quality", "status"))
+    if not statuses:
+        return
+    if any(status != RenditionStatus.READY for _, status in statuses):
+        done = sum(_weight(q) for q, status in statuses if status == RenditionStatus.READY)
+        total = sum(_weight(q) for q, _ in statuses) + _IMAGES_WEIGHT
+        percent = int(99 * done / total)
+        Film.objects.filter(
+            pk=film_id, source_version=version, processing_progress__lt=percent
+        ).update(processing_progress=percent)
         return
     Film.objects.filter(pk=film_id, source_version=version, duration__isnull=False).exclude(
         thumbnail=""
@@ -529,7 +548,7 @@ def _pending_steps(film: Film) -> list[str]:
         .order_by("height")
         .values_list("quality", flat=True)
     )
-    if not film.thumbnail.name:
+    if not film.thumbnail.name or not film.poster.name:
         steps.append(STEP_IMAGES)
     return steps
 

@@ -1,0 +1,23 @@
+"""Re-enqueue processing that a dead worker left behind, and keep the periodic run scheduled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from content_app import pipeline
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-enqueue pipeline steps whose worker died (heartbeat lapsed, job not queued) and "
+        "make sure the periodic reconciler job is scheduled."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        report = pipeline.films_reconcile()
+        pipeline.ensure_reconciler_scheduled()
+        for line in report:
+            self.stdout.write(line)
+        self.stdout.write(self.style.SUCCESS(f"Reconciled: {len(report)} action(s)."))
