@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +27,29 @@ from users_app.forms import DeleteAccountForm, EmailChangeForm, EmailForm, Login
 from users_app.jwt_tokens import refresh_token_revoke
 from users_app.models import User
 from users_app.throttling import AccountThrottle
+
+LINK_PLACEHOLDER = "go"  # stands in the URL for the token kept in the session
+
+View = Callable[..., HttpResponse]
+
+
+def token_in_session(view: View) -> View:
+    """Move a mailed link's token from the URL into the session and drop it from the URL.
+
+    As Django's password-reset view does: after one redirect the token is no longer in
+    the address bar, in Referer headers, or in the lines Django logs for 4xx answers.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, token: str, **kwargs: Any) -> HttpResponse:
+        key = f"users_app.link.{view.__name__}"
+        if token != LINK_PLACEHOLDER:
+            request.session[key] = token
+            head, _, tail = request.path.rpartition(f"/{token}/")
+            return HttpResponseRedirect(f"{head}/{LINK_PLACEHOLDER}/{tail}")
+        return view(request, *args, token=request.session.get(key, ""), **kwargs)
+
+    return wrapper
 
 
 def _wait(exc: Throttled) -> int:
@@ -64,6 +89,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@token_in_session
 def confirm(request: HttpRequest, uid: str, token: str) -> HttpResponse:
     # GET only shows a button: mail scanners that open links must not use them up.
     if request.method == "POST":
@@ -136,6 +162,7 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@token_in_session
 def reset_password(request: HttpRequest, uid: str, token: str) -> HttpResponse:
     try:
         user = services.reset_link_user(uid=uid, token=token)
@@ -194,6 +221,7 @@ def email_change(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@token_in_session
 def email_change_confirm(request: HttpRequest, uid: str, email: str, token: str) -> HttpResponse:
     if request.method == "POST":
         try:

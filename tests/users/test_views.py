@@ -41,7 +41,10 @@ def test_confirm_page_shows_a_button_and_confirms_on_post(
     user = make_user("new@example.com", active=False)
     send_confirmation_mail(user.pk)
     parts = confirm_link_parts()
-    url = f"/accounts/confirm/{parts['uid']}/{parts['token']}/"
+    opened = client.get(f"/accounts/confirm/{parts['uid']}/{parts['token']}/")
+    # The token moves into the session; the page's own URL no longer carries it.
+    url = f"/accounts/confirm/{parts['uid']}/go/"
+    assert opened["Location"] == url
     assert client.get(url).status_code == 200
     user.refresh_from_db()
     assert not user.is_active  # opening the link alone does not use it
@@ -50,6 +53,14 @@ def test_confirm_page_shows_a_button_and_confirms_on_post(
     user.refresh_from_db()
     assert user.is_active
     assert client.post(url).status_code == 400
+
+
+def test_a_link_page_without_its_token_in_the_session_is_refused(
+    client: Client, user: User
+) -> None:
+    from users_app.tokens import uid_encode
+
+    assert client.post(f"/accounts/confirm/{uid_encode(user)}/go/").status_code == 400
 
 
 def test_login_page_signs_in_with_a_session_and_redirects_to_next(
@@ -106,7 +117,9 @@ def test_forgot_and_reset_password_pages(client: Client, user: User, deliver: De
     response = deliver(lambda: client.post("/accounts/password/forgot/", {"email": user.email}))
     assert b"If an account exists" in response.content
     parts = reset_link_parts()
-    url = f"/accounts/password/reset/{parts['uid']}/{parts['token']}/"
+    opened = client.get(f"/accounts/password/reset/{parts['uid']}/{parts['token']}/")
+    url = opened["Location"]
+    assert parts["token"] not in url
     assert client.get(url).status_code == 200
     response = client.post(url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     assert response.status_code == 302
@@ -125,7 +138,7 @@ def test_change_email_waits_for_the_new_address_to_confirm(
     user.refresh_from_db()
     assert user.email == "viewer@example.com"
     link = mail.outbox[0].body.split("/accounts/email/confirm/")[1].split()[0]
-    url = f"/accounts/email/confirm/{link}"
+    url = client.get(f"/accounts/email/confirm/{link}")["Location"]
     assert client.post(url).status_code == 302
     user.refresh_from_db()
     assert user.email == "fresh@example.com"
