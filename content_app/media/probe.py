@@ -56,6 +56,12 @@ def _duration(data: dict[str, Any], video: dict[str, Any]) -> float | None:
     return None
 
 
+def _looks_like_iso_media(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(12)
+    return head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
+
+
 def probe(path: Path) -> ProbeResult:
     """Describe the video at `path`; raise MediaError when it cannot become renditions."""
     if path.stat().st_size == 0:
@@ -78,6 +84,10 @@ def probe(path: Path) -> ProbeResult:
         ) from exc
     stderr = done.stderr.decode("utf-8", "replace")
     if done.returncode != 0:
+        if "moov atom not found" in stderr and not _looks_like_iso_media(path):
+            # FFmpeg picks the MP4 reader by extension; without an `ftyp` box the file
+            # was never an MP4, rather than an MP4 cut short.
+            raise MediaError("The file is not a video Affea can read (its content is not video).")
         raise MediaError(explain_ffmpeg_failure(stderr, tool="ffprobe"))
     try:
         data = json.loads(done.stdout or b"{}")

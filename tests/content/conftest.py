@@ -57,16 +57,18 @@ def make_video(tmp_path_factory: pytest.TempPathFactory) -> MakeVideo:
             return path
         args = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
         if video:
-            source = (
-                f"color=c=navy:s={width}x{height}:r={fps}:d={seconds}"
-                if pattern == "color"
-                else f"{pattern}=s={width}x{height}:r={fps}:d={seconds}"
-            )
+            # lavfi sources refuse tiny sizes: draw at 16 px at least, then scale down.
+            size = f"{max(width, 16)}x{max(height, 16)}"
+            colour = "c=navy:" if pattern == "color" else ""
+            source = f"{pattern}={colour}s={size}:r={fps}:d={seconds},scale={width}:{height}"
             args += ["-f", "lavfi", "-i", source]
         if audio:
             args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:d={seconds}"]
         if video:
-            args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+            # 4:2:0 needs even sizes; odd-sized clips are stored 4:4:4.
+            even = width % 2 == 0 and height % 2 == 0
+            pix_fmt = "yuv420p" if even else "yuv444p"
+            args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", pix_fmt]
         if audio:
             args += ["-c:a", "aac", "-b:a", "64k"]
         args += ["-t", str(seconds), str(path)]
