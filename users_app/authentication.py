@@ -68,7 +68,8 @@ class CookieJWTAuthentication(JWTAuthentication):
 
     def authenticate(self, request: Request) -> tuple[Any, Token] | None:
         header = self.get_header(request)
-        if header is not None:
+        # Another scheme (say, HTTP Basic of a staging proxy) leaves the cookie in charge.
+        if header is not None and self.get_raw_token(header) is not None:
             return super().authenticate(request)
         raw = request.COOKIES.get(settings.JWT_ACCESS_COOKIE)
         if not raw:

@@ -115,3 +115,17 @@ def test_reset_refuses_a_refresh_jwt_as_token(client: Client, user: User) -> Non
     raw = cookie(login(Client()), "refresh_token").value
     response = reset(client, uid=uid_encode(user), token=raw[:100], new_password=NEW_PASSWORD)
     assert response.status_code == 400
+
+
+def test_forgot_password_request_does_the_same_work_for_known_and_unknown_accounts(
+    client: Client, user: User
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as known:
+        forgot(client, "viewer@example.com")
+    with CaptureQueriesContext(connection) as unknown:
+        forgot(client, "nobody@example.com")
+    # The account is looked up by the mail job, never in the request.
+    assert len(known.captured_queries) == len(unknown.captured_queries) == 0

@@ -114,3 +114,11 @@ def test_bearer_post_needs_no_csrf_token(browser: Client, user: User) -> None:
 def test_an_invalid_bearer_header_is_401(client: Client) -> None:
     response = client.get("/api/users/me/", HTTP_AUTHORIZATION="Bearer nonsense")
     assert response.status_code == 401
+
+
+def test_a_non_bearer_authorization_header_leaves_the_cookie_in_charge(
+    client: Client, user: User
+) -> None:
+    login(client)
+    response = client.get("/api/users/me/", HTTP_AUTHORIZATION="Basic c3RhZ2U6c3RhZ2U=")
+    assert response.status_code == 200
