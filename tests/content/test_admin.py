@@ -1,0 +1,190 @@
+"""The film admin: upload, list, actions, and the way to the RQ dashboard."""
+
+from __future__ import annotations
+
+import django_rq
+import pytest
+from django.urls import reverse
+
+from content_app.models import Category, Film, ProcessingState, Rendition, RenditionStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    user = django_user_model.objects.create_superuser(email="staff@example.com", password="pw")
+    client.force_login(user)
+    return client
+
+
+INLINE_EMPTY = {
+    "renditions-TOTAL_FORMS": "0",
+    "renditions-INITIAL_FORMS": "0",
+    "renditions-MIN_NUM_FORMS": "0",
+    "renditions-MAX_NUM_FORMS": "1000",
+}
+
+
+def _film(n: int, category: Category | None = None) -> Film:
+    film = Film.objects.create(
+        title=f"Film {n}",
+        slug=f"film-{n}",
+        category=category,
+        processing_state=ProcessingState.READY,
+        thumbnail=f"films/x/images/{n}.jpg",
+    )
+    for quality, height in (("120p", 120), ("360p", 360)):
+        Rendition.objects.create(
+            film=film, quality=quality, height=height, status=RenditionStatus.READY
+        )
+    return film
+
+
+def test_changelist_query_count_does_not_grow_with_films(
+    staff_client, django_assert_max_num_queries
+):
+    category = Category.objects.create(name="Drama", slug="drama")
+    _film(1, category)
+    url = reverse("admin:content_app_film_changelist")
+    with django_assert_max_num_queries(12) as few:
+        assert staff_client.get(url).status_code == 200
+    for n in range(2, 12):
+        _film(n, category)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = staff_client.get(url)
+    assert response.status_code == 200
+
+
+def test_changelist_shows_state_progress_and_ready_qualities(staff_client):
+    film = _film(1)
+    Film.objects.filter(pk=film.pk).update(
+        processing_state=ProcessingState.PROCESSING, processing_progress=42
+    )
+    body = staff_client.get(reverse("admin:content_app_film_changelist")).content.decode()
+    assert "processing 42%" in body
+    assert "120p, 360p" in body
+
+
+def test_changelist_search_and_state_filter(staff_client):
+    _film(1)
+    other = _film(2)
+    Film.objects.filter(pk=other.pk).update(processing_state=ProcessingState.ERROR)
+    url = reverse("admin:content_app_film_changelist")
+    assert "Film 2" not in staff_client.get(url, {"q": "Film 1"}).content.decode()
+    body = staff_client.get(url, {"processing_state__exact": "error"}).content.decode()
+    assert "Film 2" in body
+    assert "Film 1<" not in body
+
+
+def test_upload_through_the_add_form_stores_under_a_generated_key_and_enqueues(
+    staff_client, make_video
+):
+    with make_video().open("rb") as video:
+        response = staff_client.post(
+            reverse("admin:content_app_film_add"),
+            {"title": "Uploaded", "slug": "", "source": video, **INLINE_EMPTY},
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    film = Film.objects.get(title="Uploaded")
+    assert film.slug == "uploaded"
+    assert film.source.name.startswith(f"films/{film.uuid}/source-")
+    assert film.processing_state == ProcessingState.PENDING
+    assert django_rq.get_queue("default").count == 1
+
+
+def test_upload_of_a_non_video_extension_is_refused_with_a_message(staff_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = staff_client.post(
+        reverse("admin:content_app_film_add"),
+        {
+            "title": "Notes",
+            "slug": "notes",
+            "source": SimpleUploadedFile("notes.txt", b"hi"),
+            **INLINE_EMPTY,
+        },
+    )
+    assert response.status_code == 200
+    assert "is not a video file type Affea accepts" in response.content.decode()
+    assert not Film.objects.exists()
+
+
+def test_editing_metadata_does_not_overwrite_processing_state(staff_client):
+    film = _film(1)
+    url = reverse("admin:content_app_film_change", args=[film.pk])
+    Film.objects.filter(pk=film.pk).update(processing_progress=77)
+    response = staff_client.post(
+        url,
+        {
+            "title": "Renamed",
+            "slug": "film-1",
+            "renditions-TOTAL_FORMS": "2",
+            "renditions-INITIAL_FORMS": "2",
+            "renditions-MIN_NUM_FORMS": "0",
+            "renditions-MAX_NUM_FORMS": "1000",
+            "renditions-0-id": str(film.renditions.get(quality="120p").pk),
+            "renditions-0-film": str(film.pk),
+            "renditions-1-id": str(film.renditions.get(quality="360p").pk),
+            "renditions-1-film": str(film.pk),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    film.refresh_from_db()
+    assert film.title == "Renamed"
+    assert film.processing_progress == 77
+    assert django_rq.get_queue("default").count == 0
+
+
+def test_change_form_shows_renditions_read_only(staff_client):
+    film = _film(1)
+    body = staff_client.get(reverse("admin:content_app_film_change", args=[film.pk])).content
+    assert b"360p" in body
+    assert b'name="renditions-0-quality"' not in body
+
+
+def _action(client, action: str, films: list[Film]):
+    return client.post(
+        reverse("admin:content_app_film_changelist"),
+        {"action": action, "_selected_action": [f.pk for f in films]},
+        follow=True,
+    )
+
+
+def test_publish_and_unpublish_actions(staff_client):
+    film = _film(1)
+    _action(staff_client, "publish", [film])
+    film.refresh_from_db()
+    assert film.is_published
+    first_published_at = film.published_at
+    _action(staff_client, "unpublish", [film])
+    film.refresh_from_db()
+    assert not film.is_published
+    _action(staff_client, "publish", [film])
+    film.refresh_from_db()
+    assert film.published_at == first_published_at
+
+
+def test_reprocess_action_restarts_processing(staff_client, make_video, upload):
+    film = Film.objects.create(title="Again", slug="again", source=upload(make_video()))
+    django_rq.get_queue("default").empty()
+    response = _action(staff_client, "reprocess", [film])
+    assert "Reprocessing 1 film(s)." in response.content.decode()
+    film.refresh_from_db()
+    assert film.source_version == 2
+    assert django_rq.get_queue("default").count == 1
+
+
+def test_reprocess_action_reports_a_film_without_source(staff_client):
+    film = _film(1)
+    response = _action(staff_client, "reprocess", [film])
+    assert "has no source file to process" in response.content.decode()
+
+
+def test_staff_reach_the_rq_dashboard_from_the_admin(staff_client):
+    index = staff_client.get(reverse("admin:index")).content.decode()
+    dashboard = reverse("admin:django_rq_dashboard_changelist")
+    assert dashboard in index
+    response = staff_client.get(dashboard)
+    assert response.status_code == 200
+    assert b"default" in response.content
