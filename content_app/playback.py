@@ -248,6 +248,10 @@ def signed_media_url(
     """Return a URL that fetches storage object `key` (with Range support) until it expires."""
     lifetime = min(MAX_URL_TTL, ttl or settings.AWS_QUERYSTRING_EXPIRE)
     now = timezone.now().astimezone(UTC).replace(microsecond=0)
+    return _sign(key, lifetime, now, request)
+
+
+def _sign(key: str, lifetime: int, now: datetime, request: HttpRequest | None) -> SignedURL:
     expires_at = now + timedelta(seconds=lifetime)
     if settings.STORAGE_BACKEND == "local":
         token = local_media_token(key, expires_at=expires_at)
@@ -261,19 +265,65 @@ def signed_media_url(
     return SignedURL(url, expires_at)
 
 
-def rendition_for(film: Film, quality: str | None) -> Rendition:
-    """Pick the ready rendition asked for, or the best ready one when `quality` is None."""
+IMAGE_URL_WINDOW = 600
+
+
+@lru_cache(maxsize=8192)
+def _stable_url(key: str, window_start: int, lifetime: int, mode: tuple[Any, ...]) -> str:
+    now = datetime.fromtimestamp(window_start, UTC)
+    return _sign(key, lifetime, now, None).url
+
+
+def image_url(key: str, *, request: HttpRequest | None = None) -> str:
+    """A signed URL for a catalogue image that stays the same for ten minutes.
+
+    Lists show dozens of images: signing each once per window (not per request) keeps
+    lists fast, and a stable URL lets browsers cache the image. It is always valid for
+    at least the playback TTL.
+    """
+    if settings.STORAGE_BACKEND == "local":
+        return signed_media_url(key, request=request).url
+    window = int(timezone.now().timestamp()) // IMAGE_URL_WINDOW * IMAGE_URL_WINDOW
+    lifetime = min(MAX_URL_TTL, settings.AWS_QUERYSTRING_EXPIRE + IMAGE_URL_WINDOW)
+    # The mode is part of the cache key so a changed configuration never serves old URLs.
+    mode = (
+        settings.AWS_S3_ENDPOINT_URL,
+        settings.AWS_STORAGE_BUCKET_NAME,
+        settings.AWS_ACCESS_KEY_ID,
+        settings.CLOUDFRONT_DOMAIN if cloudfront_enabled() else "",
+    )
+    return _stable_url(key, window, lifetime, mode)
+
+
+def choose_quality(available: dict[str, str], quality: str | None) -> tuple[str, str]:
+    """From {quality: media key} of ready renditions, pick the one asked for or the best."""
     if quality is not None and quality not in QUALITY_HEIGHTS:
         raise DomainError(f"Unknown quality; use one of {', '.join(QUALITY_HEIGHTS)}.")
-    ready = [r for r in film.renditions.all() if r.status == RenditionStatus.READY and r.media_key]
     if quality is not None:
-        ready = [r for r in ready if r.quality == quality]
-    if not ready:
-        raise NotFound("No playable rendition of this film in that quality.")
-    return max(ready, key=lambda r: QUALITY_HEIGHTS[r.quality])
+        if quality not in available:
+            raise NotFound("No playable rendition of this film in that quality.")
+        return quality, available[quality]
+    if not available:
+        raise NotFound("No playable rendition of this film.")
+    best = max(available, key=QUALITY_HEIGHTS.__getitem__)
+    return best, available[best]
 
 
-def video_url(*, film: Film, quality: str | None, request: HttpRequest | None = None) -> VideoURL:
-    rendition = rendition_for(film, quality)
-    signed = signed_media_url(rendition.media_key, request=request)
-    return VideoURL(signed.url, rendition.quality, signed.expires_at)
+def rendition_for(film: Film, quality: str | None) -> Rendition:
+    """Pick the ready rendition asked for, or the best ready one when `quality` is None."""
+    ready = {
+        r.quality: r
+        for r in film.renditions.all()
+        if r.status == RenditionStatus.READY and r.media_key
+    }
+    chosen, _ = choose_quality({q: r.media_key for q, r in ready.items()}, quality)
+    return ready[chosen]
+
+
+def video_url(
+    *, renditions: dict[str, str], quality: str | None, request: HttpRequest | None = None
+) -> VideoURL:
+    """Sign the chosen rendition of {quality: media key} (the film's ready renditions)."""
+    chosen, media_key = choose_quality(renditions, quality)
+    signed = signed_media_url(media_key, request=request)
+    return VideoURL(signed.url, chosen, signed.expires_at)

@@ -11,7 +11,15 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquer
 from django.db.models.fields import BooleanField
 from django.db.models.functions import Least
 
-from content_app.models import Category, Favorite, Film, Rendition, RenditionStatus, WatchProgress
+from content_app.models import (
+    QUALITY_HEIGHTS,
+    Category,
+    Favorite,
+    Film,
+    Rendition,
+    RenditionStatus,
+    WatchProgress,
+)
 
 # The GIN index (migration 0002 on PostgreSQL) is built on exactly this expression;
 # the query must use the same one for the planner to pick the index.
@@ -40,21 +48,85 @@ def films_visible_to(user: Any) -> QuerySet[Film]:
     return films.filter(_playable(), is_published=True, taken_down_at__isnull=True)
 
 
-def _with_card_data(films: QuerySet[Film], user: Any) -> QuerySet[Film]:
-    """Everything a film item needs, in a constant number of queries whatever the count."""
-    films = films.select_related("category").prefetch_related(
-        Prefetch(
-            "renditions",
-            queryset=Rendition.objects.only(
-                "id", "film_id", "quality", "status", "media_key", "width", "height", "bitrate"
-            ),
+def with_card_data(films: QuerySet[Film], user: Any) -> QuerySet[Film]:
+    """Film instances with what pages show, in a constant number of queries whatever the count."""
+    films = (
+        _with_favorite(films, user)
+        .select_related("category")
+        .prefetch_related(
+            Prefetch(
+                "renditions",
+                queryset=Rendition.objects.only(
+                    "id", "film_id", "quality", "status", "media_key", "width", "height", "bitrate"
+                ),
+            )
         )
     )
+    return films
+
+
+def _with_favorite(films: QuerySet[Film], user: Any) -> QuerySet[Film]:
     if user is not None and user.is_authenticated:
         return films.annotate(
             is_favorite=Exists(Favorite.objects.filter(user=user, film=OuterRef("pk")))
         )
     return films.annotate(is_favorite=Value(False, output_field=BooleanField()))
+
+
+# What a film item of the API needs, read as plain rows: building model instances and
+# running a ModelSerializer over them cost more than the queries themselves.
+ITEM_FIELDS = (
+    "id",
+    "slug",
+    "created_at",
+    "title",
+    "description",
+    "duration",
+    "thumbnail",
+    "poster",
+    "processing_state",
+    "processing_error",
+    "year",
+    "director",
+    "credits",
+    "published_at",
+    "is_featured",
+)
+
+
+def film_item_rows(
+    films: QuerySet[Film], *, user: Any, extra: tuple[str, ...] = ()
+) -> QuerySet[Any]:
+    return _with_favorite(films, user).values(
+        *ITEM_FIELDS, *extra, "is_favorite", category_name=F("category__name")
+    )
+
+
+def attach_converted_files(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add each row's {quality: playable now} in one query for all rows, lowest first."""
+    offered: dict[int, dict[str, bool]] = {row["id"]: {} for row in rows}
+    if offered:
+        renditions = Rendition.objects.filter(film_id__in=offered).values_list(
+            "film_id", "quality", "status", "media_key"
+        )
+        for film_id, quality, status, media_key in renditions:
+            offered[film_id][quality] = status == RenditionStatus.READY and bool(media_key)
+    for row in rows:
+        found = offered[row["id"]]
+        row["converted_files"] = {
+            q: found[q] for q in sorted(found, key=lambda q: QUALITY_HEIGHTS.get(q, 0))
+        }
+    return rows
+
+
+def playable_renditions(*, user: Any, film_id: int) -> dict[str, str]:
+    """{quality: media key} of the ready renditions of a film `user` may see, in one query."""
+    visible = films_visible_to(user).filter(pk=film_id).values("pk")
+    return dict(
+        Rendition.objects.filter(film__in=visible, status=RenditionStatus.READY)
+        .exclude(media_key="")
+        .values_list("quality", "media_key")
+    )
 
 
 def _prefix_tsquery(text: str) -> str | None:
@@ -105,15 +177,15 @@ def film_list(
         films = film_filter_category(films, category)
     if search:
         films = film_search(films, search)
-    return _with_card_data(films, user)
+    return films
 
 
 def film_get(*, user: Any, pk: int) -> Film | None:
-    return _with_card_data(films_visible_to(user), user).filter(pk=pk).first()
+    return with_card_data(films_visible_to(user), user).filter(pk=pk).first()
 
 
 def film_get_by_slug(*, user: Any, slug: str) -> Film | None:
-    return _with_card_data(films_visible_to(user), user).filter(slug=slug).first()
+    return with_card_data(films_visible_to(user), user).filter(slug=slug).first()
 
 
 def favorite_films(*, user: Any) -> QuerySet[Film]:
@@ -124,7 +196,7 @@ def favorite_films(*, user: Any) -> QuerySet[Film]:
         .annotate(favorited_at=Subquery(mine.values("created_at")[:1]))
         .filter(favorited_at__isnull=False)
     )
-    return _with_card_data(films, user).order_by("-favorited_at")
+    return films.order_by("-favorited_at")
 
 
 def favorite_ids(*, user: Any) -> list[int]:
@@ -133,7 +205,7 @@ def favorite_ids(*, user: Any) -> list[int]:
     )
 
 
-def continue_watching(*, user: Any, limit: int = 50) -> QuerySet[Film]:
+def continue_watching(*, user: Any) -> QuerySet[Film]:
     """Films the user started and did not finish, most recently watched first."""
     progress = WatchProgress.objects.filter(user=user, film=OuterRef("pk"))
     # Finished: less than 5% (and at most 30 s) left; films of unknown length never finish.
@@ -149,7 +221,7 @@ def continue_watching(*, user: Any, limit: int = 50) -> QuerySet[Film]:
         .filter(position__gt=0)
         .exclude(finished)
     )
-    return _with_card_data(films, user).order_by("-watched_at")[:limit]
+    return films.order_by("-watched_at")
 
 
 def categories() -> QuerySet[Category]:

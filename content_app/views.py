@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from content_app import selectors, services
 from content_app.models import QUALITY_HEIGHTS, Film, RenditionStatus, WatchProgress
-from content_app.playback import signed_media_url
+from content_app.playback import image_url
 
 PAGE_SIZE = 24
 
@@ -26,8 +26,8 @@ def _with_images(films: Iterable[Film], request: HttpRequest) -> list[Film]:
     for film in films:
         thumb = film.thumbnail.name or film.poster.name
         poster = film.poster.name or film.thumbnail.name
-        film.image_url = signed_media_url(thumb, request=request).url if thumb else ""  # type: ignore[attr-defined]
-        film.poster_url = signed_media_url(poster, request=request).url if poster else ""  # type: ignore[attr-defined]
+        film.image_url = image_url(thumb, request=request) if thumb else ""  # type: ignore[attr-defined]
+        film.poster_url = image_url(poster, request=request) if poster else ""  # type: ignore[attr-defined]
     return films
 
 
@@ -37,7 +37,9 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     search = request.GET.get("q", "").replace("\x00", "")[:200]
     category = request.GET.get("category", "").replace("\x00", "")[:100]
-    films = selectors.film_list(user=request.user, category=category, search=search)
+    films = selectors.with_card_data(
+        selectors.film_list(user=request.user, category=category, search=search), request.user
+    )
     page = Paginator(films, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -96,14 +98,16 @@ def favorite_toggle(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def favorites(request: HttpRequest) -> HttpResponse:
-    films = selectors.favorite_films(user=request.user)
+    films = selectors.with_card_data(selectors.favorite_films(user=request.user), request.user)
     return render(request, "content_app/favorites.html", {"films": _with_images(films, request)})
 
 
 @login_required
 @require_GET
 def continue_watching(request: HttpRequest) -> HttpResponse:
-    films = selectors.continue_watching(user=request.user)
+    films = selectors.with_card_data(selectors.continue_watching(user=request.user), request.user)[
+        : PAGE_SIZE * 2
+    ]
     return render(
         request, "content_app/continue_watching.html", {"films": _with_images(films, request)}
     )

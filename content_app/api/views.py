@@ -31,6 +31,7 @@ from content_app.api.serializers import (
     ProgressSerializer,
     VideoURLQuerySerializer,
     VideoURLSerializer,
+    film_items,
 )
 from content_app.models import Category, Film, RenditionStatus
 
@@ -47,15 +48,35 @@ class CatalogueReadable(BasePermission):
 
 
 def _visible_film(request: Request, pk: int) -> Film:
-    film = selectors.film_get(user=request.user, pk=pk)
+    film = selectors.films_visible_to(request.user).filter(pk=pk).first()
     if film is None:
         raise NotFound("No such film.")
     return film
 
 
-class FilmListView(generics.ListAPIView[Film]):
+class FilmItemListView(generics.GenericAPIView[Film]):
+    """A list of film items, bare or paginated with ?page= (OptionalPageNumberPagination)."""
+
     serializer_class = FilmSerializer
     pagination_class = OptionalPageNumberPagination
+    extra_fields: tuple[str, ...] = ()
+
+    def films(self) -> QuerySet[Film]:
+        raise NotImplementedError
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        rows_query = selectors.film_item_rows(
+            self.films(), user=request.user, extra=self.extra_fields
+        )
+        page = self.paginate_queryset(rows_query)
+        rows = selectors.attach_converted_files(list(page if page is not None else rows_query))
+        items = film_items(rows, request=request)
+        if page is not None:
+            return self.get_paginated_response(items)
+        return Response(items)
+
+
+class FilmListView(FilmItemListView):
     permission_classes = [CatalogueReadable]
 
     @extend_schema(
@@ -65,7 +86,7 @@ class FilmListView(generics.ListAPIView[Film]):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self) -> QuerySet[Film]:
+    def films(self) -> QuerySet[Film]:
         query = FilmListQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         return selectors.film_list(
@@ -75,12 +96,16 @@ class FilmListView(generics.ListAPIView[Film]):
         )
 
 
-class FilmDetailView(generics.RetrieveAPIView[Film]):
-    serializer_class = FilmSerializer
+class FilmDetailView(APIView):
     permission_classes = [CatalogueReadable]
 
-    def get_object(self) -> Film:
-        return _visible_film(self.request, int(self.kwargs["pk"]))
+    @extend_schema(responses={200: FilmSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        films = selectors.films_visible_to(request.user).filter(pk=pk)
+        rows = list(selectors.film_item_rows(films, user=request.user))
+        if not rows:
+            raise NotFound("No such film.")
+        return Response(film_items(selectors.attach_converted_files(rows), request=request)[0])
 
 
 class CategoryListView(generics.ListAPIView[Category]):
@@ -107,12 +132,10 @@ class FavoriteToggleView(APIView):
         return Response(services.favorite_toggle(user=request.user, film=film))
 
 
-class FavoriteListView(generics.ListAPIView[Film]):
-    serializer_class = FilmSerializer
-    pagination_class = None
+class FavoriteListView(FilmItemListView):
     permission_classes = [IsAuthenticated]
 
-    def get_queryset(self) -> QuerySet[Film]:
+    def films(self) -> QuerySet[Film]:
         return selectors.favorite_films(user=self.request.user)
 
 
@@ -134,12 +157,12 @@ class ProgressView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ContinueWatchingView(generics.ListAPIView[Film]):
+class ContinueWatchingView(FilmItemListView):
     serializer_class = ContinueWatchingSerializer
-    pagination_class = None
     permission_classes = [IsAuthenticated]
+    extra_fields = ("position",)
 
-    def get_queryset(self) -> QuerySet[Film]:
+    def films(self) -> QuerySet[Film]:
         return selectors.continue_watching(user=self.request.user)
 
 
@@ -154,9 +177,10 @@ class VideoURLView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         query = VideoURLQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        film = _visible_film(request, pk)
+        # One query: the ready renditions of this film if the viewer may see it.
+        renditions = selectors.playable_renditions(user=request.user, film_id=pk)
         signed = playback.video_url(
-            film=film, quality=query.validated_data.get("quality"), request=request
+            renditions=renditions, quality=query.validated_data.get("quality"), request=request
         )
         return Response(
             {"url": signed.url, "quality": signed.quality, "expires_at": signed.expires_at},
@@ -193,7 +217,9 @@ class HLSMasterView(APIView):
 
     @extend_schema(responses=_PLAYLIST_SCHEMA, summary="HLS master playlist over ready renditions")
     def get(self, request: Request, pk: int) -> HttpResponse:
-        film = _visible_film(request, pk)
+        film = selectors.film_get(user=request.user, pk=pk)
+        if film is None:
+            raise NotFound("No such film.")
         ready = [
             r for r in film.renditions.all() if r.status == RenditionStatus.READY and r.media_key
         ]
