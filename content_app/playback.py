@@ -143,7 +143,7 @@ class S3Presigner:
             f"{hashlib.sha256(canonical.encode()).hexdigest()}"
         )
         signature = hmac.new(
-            self._signing_key(creds.secret_key, date), to_sign.encode(), hashlib.sha256
+            self._signing_key(creds.secret_key or "", date), to_sign.encode(), hashlib.sha256
         ).hexdigest()
         return f"{self.origin}{path}?{query}&X-Amz-Signature={signature}"
 

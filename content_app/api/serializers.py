@@ -69,7 +69,7 @@ class FilmSerializer(serializers.ModelSerializer[Film]):
 
     class Meta:
         model = Film
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "slug",
             "created_at",
@@ -90,13 +90,13 @@ class FilmSerializer(serializers.ModelSerializer[Film]):
             "published_at",
             "is_featured",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_category(self, film: Film) -> str | None:
         return film.category.name if film.category else None
 
-    def _image(self, name: str) -> str | None:
+    def _image(self, name: str | None) -> str | None:
         return image_url(name, request=self.context.get("request")) if name else None
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})

@@ -225,7 +225,8 @@ class HLSMasterView(APIView):
         ]
         if not ready:
             raise NotFound("No playable rendition of this film.")
-        token = hls.variant_token_for(film, request.user.pk)
+        # IsAuthenticated guarantees a saved user here.
+        token = hls.variant_token_for(film, int(request.user.pk or 0))
         return _playlist_response(hls.master_playlist(renditions=ready, token=token))
 
 

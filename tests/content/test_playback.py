@@ -34,7 +34,7 @@ def viewer_api() -> APIClient:
     return api
 
 
-def _video_url(api: APIClient, film_id: int, **query: str):  # type: ignore[no-untyped-def]
+def _video_url(api: APIClient, film_id: int, **query: str):
     return api.get(f"/api/content/video-url/{film_id}/", query)
 
 
@@ -186,7 +186,7 @@ def _path(url: str) -> str:
     return urlsplit(url).path
 
 
-def _body(response) -> bytes:  # type: ignore[no-untyped-def]
+def _body(response) -> bytes:
     return b"".join(response.streaming_content)
 
 
