@@ -1,4 +1,11 @@
 # Affea: one image for web, worker and scheduler (entrypoint.sh picks the role).
+
+# Browser libraries pinned in package-lock.json (hls.js), served from our static files.
+FROM node:20-bookworm-slim AS assets
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -22,6 +29,10 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
 COPY --chown=affea:affea . .
+COPY --from=assets --chown=affea:affea \
+    /build/node_modules/hls.js/dist/hls.min.js \
+    /build/node_modules/hls.js/dist/hls.min.js.map \
+    static/vendor/hls.js/
 
 # Collect static files at build time with throwaway production-shaped values: the
 # image must never need the real secrets to build.

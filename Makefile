@@ -13,12 +13,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
-# hls.js is pinned in package.json/package-lock.json and served from our own static files.
+# hls.js is pinned in package.json/package-lock.json and served from our own static files;
+# its source map travels with it because collectstatic's manifest follows the reference.
 HLS_JS := static/vendor/hls.js/hls.min.js
 $(HLS_JS): package.json package-lock.json
+	@scripts/ensure-system.sh npm
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(dir $(HLS_JS))
-	cp node_modules/hls.js/dist/hls.min.js $(HLS_JS)
+	cp node_modules/hls.js/dist/hls.min.js node_modules/hls.js/dist/hls.min.js.map $(dir $(HLS_JS))
 
 install: $(STAMP) $(HLS_JS)
 

@@ -115,6 +115,9 @@ def test_dockerfile_is_slim_non_root_with_ffmpeg_and_collected_static(dockerfile
     assert re.search(r"apt-get install .*\bffmpeg\b", dockerfile)
     assert "pip install -r requirements.txt" in dockerfile
     assert "collectstatic --noinput" in dockerfile
+    # The same vendored browser files `make install` provides (Makefile's HLS_JS).
+    assert "node_modules/hls.js/dist/hls.min.js " in dockerfile
+    assert "static/vendor/hls.js/" in dockerfile
     user = re.findall(r"^USER (\S+)", dockerfile, re.M)
     assert user
     assert user[-1] not in ("root", "0")
