@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from boto3.s3.transfer import TransferConfig
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -180,8 +181,15 @@ AWS_DEFAULT_ACL = None
 AWS_S3_FILE_OVERWRITE = False
 AWS_QUERYSTRING_AUTH = True
 AWS_QUERYSTRING_EXPIRE: int = env.int("PLAYBACK_URL_TTL", default=300)
-# Large uploads go to S3 in 16 MB parts from the temporary file, never via memory.
+# A file opened from S3 spills from memory to a temporary file past 16 MB.
 AWS_S3_MAX_MEMORY_SIZE = 16 * 1024 * 1024
+# s3transfer holds every in-flight part in memory (10 x 8 MB by default); two parts of
+# 5 MB keep the web process under 150 MB while a 1 GB admin upload goes on to S3
+# (bench/upload_memory.py). Part sizes grow by themselves past 10,000 parts.
+AWS_S3_TRANSFER_CONFIG = TransferConfig(
+    multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024, max_concurrency=2
+)
+AWS_S3_TRANSFER_CONFIG.max_in_memory_upload_chunks = 2
 
 MEDIA_ROOT: Path = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
