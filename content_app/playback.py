@@ -274,6 +274,18 @@ def _stable_url(key: str, window_start: int, lifetime: int, mode: tuple[Any, ...
     return _sign(key, lifetime, now, None).url
 
 
+@lru_cache(maxsize=8192)
+def _stable_local_path(key: str, window_start: int, lifetime: int) -> str:
+    expires_at = datetime.fromtimestamp(window_start + lifetime, UTC)
+    token = local_media_token(key, expires_at=expires_at)
+    return reverse("content:local-media", kwargs={"token": token})
+
+
+def image_window() -> int:
+    """Start of the current image-URL window (seconds since the epoch)."""
+    return int(timezone.now().timestamp()) // IMAGE_URL_WINDOW * IMAGE_URL_WINDOW
+
+
 def image_url(key: str, *, request: HttpRequest | None = None) -> str:
     """A signed URL for a catalogue image that stays the same for ten minutes.
 
@@ -281,10 +293,10 @@ def image_url(key: str, *, request: HttpRequest | None = None) -> str:
     lists fast, and a stable URL lets browsers cache the image. It is always valid for
     at least the playback TTL.
     """
-    if settings.STORAGE_BACKEND == "local":
-        return signed_media_url(key, request=request).url
-    window = int(timezone.now().timestamp()) // IMAGE_URL_WINDOW * IMAGE_URL_WINDOW
+    window = image_window()
     lifetime = min(MAX_URL_TTL, settings.AWS_QUERYSTRING_EXPIRE + IMAGE_URL_WINDOW)
+    if settings.STORAGE_BACKEND == "local":
+        return _absolute(_stable_local_path(key, window, lifetime), request)
     # The mode is part of the cache key so a changed configuration never serves old URLs.
     mode = (
         settings.AWS_S3_ENDPOINT_URL,

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -22,6 +23,7 @@ from rest_framework.views import APIView
 from affea.api import OptionalPageNumberPagination
 from affea.errors import DomainError
 from content_app import hls, playback, selectors, services
+from content_app.api import caching
 from content_app.api.serializers import (
     CategorySerializer,
     ContinueWatchingSerializer,
@@ -64,16 +66,21 @@ class FilmItemListView(generics.GenericAPIView[Film]):
     def films(self) -> QuerySet[Film]:
         raise NotImplementedError
 
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        rows_query = selectors.film_item_rows(
-            self.films(), user=request.user, extra=self.extra_fields
-        )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        return Response(self.payload(request, user=request.user))
+
+    def payload(self, request: Request, *, user: Any) -> Any:
+        rows_query = selectors.film_item_rows(self.films(), user=user, extra=self.extra_fields)
         page = self.paginate_queryset(rows_query)
         rows = selectors.attach_converted_files(list(page if page is not None else rows_query))
         items = film_items(rows, request=request)
         if page is not None:
-            return self.get_paginated_response(items)
-        return Response(items)
+            return self.get_paginated_response(items).data
+        return items
+
+
+def _with_favorite(item: dict[str, Any], favorites: set[int]) -> dict[str, Any]:
+    return {**item, "is_favorite": item["id"] in favorites}
 
 
 class FilmListView(FilmItemListView):
@@ -83,8 +90,25 @@ class FilmListView(FilmItemListView):
         parameters=[FilmListQuerySerializer],
         summary="List the films this viewer may see (bare list; paginated with ?page=)",
     )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        if selectors.sees_every_film(request.user):
+            return Response(self.payload(request, user=request.user))
+        # Everyone else sees what an anonymous visitor sees: that list is cached, and a
+        # viewer's favourites are laid over it.
+        query = tuple((name, tuple(values)) for name, values in sorted(request.GET.lists()))
+        key = ("films", request.scheme, request.get_host(), query)
+        payload, rendered = caching.cached_list(
+            key, lambda: self.payload(request, user=AnonymousUser())
+        )
+        if not request.user.is_authenticated:
+            if rendered is None:
+                return Response(payload)
+            return HttpResponse(rendered, content_type="application/json")
+        favorites = set(selectors.favorite_ids(user=request.user))
+        if isinstance(payload, dict):  # paginated
+            results = [_with_favorite(i, favorites) for i in payload["results"]]
+            return Response({**payload, "results": results})
+        return Response([_with_favorite(item, favorites) for item in payload])
 
     def films(self) -> QuerySet[Film]:
         query = FilmListQuerySerializer(data=self.request.query_params)

@@ -306,3 +306,57 @@ def test_continue_watching_lists_unfinished_films_most_recent_first(api: APIClie
 
     assert [(i["id"], i["position"]) for i in items] == [(newer.pk, 20), (older.pk, 10)]
     assert unstarted.pk not in [i["id"] for i in items]
+
+
+# --- The cached list (outside transactions, as in production) ---------------------------
+
+
+@pytest.fixture
+def empty_list_cache() -> None:
+    from content_app.api import caching
+
+    caching.clear()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("empty_list_cache")
+def test_cached_list_drops_a_film_taken_down_by_a_queryset_update(api: APIClient) -> None:
+    from django.utils import timezone
+
+    from content_app.models import Film
+
+    film, other = make_film(), make_film()
+    assert len(api.get("/api/content/").json()) == 2
+
+    Film.objects.filter(pk=film.pk).update(taken_down_at=timezone.now())
+
+    assert [i["id"] for i in api.get("/api/content/").json()] == [other.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("empty_list_cache")
+def test_cached_list_costs_one_query_when_nothing_changed(api: APIClient) -> None:
+    for _ in range(3):
+        make_film()
+    first = api.get("/api/content/").json()
+
+    with CaptureQueriesContext(connection) as queries:
+        again = api.get("/api/content/").json()
+
+    assert again == first
+    assert len(queries) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("empty_list_cache")
+def test_cached_list_shows_each_viewer_only_their_favourites(api: APIClient) -> None:
+    film = make_film()
+    fan, other = make_user(), make_user()
+    Favorite.objects.create(user=fan, film=film)
+
+    api.force_authenticate(fan)
+    assert api.get("/api/content/").json()[0]["is_favorite"] is True
+    api.force_authenticate(other)
+    assert api.get("/api/content/").json()[0]["is_favorite"] is False
+    api.force_authenticate(None)
+    assert api.get("/api/content/").json()[0]["is_favorite"] is False

@@ -270,3 +270,14 @@ def test_video_url_in_local_mode_points_at_the_signed_media_view(
 
     assert response.status_code == 206
     assert _body(response) == b"234"
+
+
+def test_staff_get_a_video_url_for_an_unpublished_film() -> None:
+    api = APIClient()
+    api.force_authenticate(make_user(staff=True))
+    film = make_film(published=False)
+
+    response = _video_url(api, film.pk)
+
+    assert response.status_code == 200
+    assert response.json()["quality"] == "360p"
