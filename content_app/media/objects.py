@@ -6,6 +6,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from boto3.s3.transfer import TransferConfig
 from django.conf import settings
 from django.core.files.storage import default_storage
 
@@ -18,6 +19,11 @@ CONTENT_TYPES = {
 }
 
 
+def _transfer_config() -> TransferConfig | None:
+    # The same bounded part buffering as uploads through the admin: workers stay small too.
+    return getattr(settings, "AWS_S3_TRANSFER_CONFIG", None)
+
+
 def _uses_s3() -> bool:
     return settings.STORAGE_BACKEND == "s3"
 
@@ -25,7 +31,9 @@ def _uses_s3() -> bool:
 def download(key: str, dest: Path) -> None:
     """Copy object `key` to the local file `dest` (S3: ranged multipart GETs)."""
     if _uses_s3():
-        s3_client().download_file(settings.AWS_STORAGE_BUCKET_NAME, key, str(dest))
+        s3_client().download_file(
+            settings.AWS_STORAGE_BUCKET_NAME, key, str(dest), Config=_transfer_config()
+        )
     else:
         shutil.copyfile(default_storage.path(key), dest)
 
@@ -39,6 +47,7 @@ def upload(path: Path, key: str) -> None:
             settings.AWS_STORAGE_BUCKET_NAME,
             key,
             ExtraArgs={"ContentType": content_type},
+            Config=_transfer_config(),
         )
     else:
         target = Path(default_storage.path(key))
