@@ -87,6 +87,7 @@ class FilmListView(FilmItemListView):
     permission_classes = [CatalogueReadable]
 
     @extend_schema(
+        operation_id="content_list",
         parameters=[FilmListQuerySerializer],
         summary="List the films this viewer may see (bare list; paginated with ?page=)",
     )
