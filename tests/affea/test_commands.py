@@ -99,4 +99,4 @@ def test_check_worker_passes_only_while_a_worker_runs_on_this_host(
         assert result.returncode == 0, result.stderr
         assert "is alive" in result.stdout
     finally:
-        stop_process(worker)  # type: ignore[arg-type]
+        stop_process(worker)

@@ -171,7 +171,7 @@ def test_entrypoint_prepares_and_execs_gunicorn(
         with urllib.request.urlopen(request, timeout=30) as response:
             assert response.status == 200
     finally:
-        stop_process(process)  # type: ignore[arg-type]
+        stop_process(process)
 
     output = log.read_text()
     assert "Database is up." in output
