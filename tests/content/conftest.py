@@ -16,7 +16,6 @@ from typing import Protocol
 import django_rq
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rq import SimpleWorker
 
 
 class MakeVideo(Protocol):
@@ -96,7 +95,7 @@ def run_jobs() -> Callable[[], None]:
     """Drain the default queue in this process, as a burst worker would."""
 
     def drain() -> None:
-        worker = django_rq.get_worker("default", worker_class=SimpleWorker)
+        worker = django_rq.get_worker("default", worker_class="rq.SimpleWorker")
         worker.work(burst=True, with_scheduler=False)
 
     return drain

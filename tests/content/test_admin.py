@@ -88,7 +88,7 @@ def test_upload_through_the_add_form_stores_under_a_generated_key_and_enqueues(
     assert response.status_code == 302, response.content.decode()[:2000]
     film = Film.objects.get(title="Uploaded")
     assert film.slug == "uploaded"
-    assert film.source.name.startswith(f"films/{film.uuid}/source-")
+    assert (film.source.name or "").startswith(f"films/{film.uuid}/source-")
     assert film.processing_state == ProcessingState.PENDING
     assert django_rq.get_queue("default").count == 1
 

@@ -6,7 +6,6 @@ import django_rq
 import pytest
 from django.conf import settings
 from django.db import transaction
-from rq import SimpleWorker
 
 from content_app import pipeline, services
 from content_app.media import objects
@@ -97,7 +96,7 @@ def test_film_is_playable_after_its_first_rendition_and_ready_after_all(
     film = Film.objects.create(
         title="Early", slug="early", source=upload(make_video(width=640, height=360))
     )
-    worker = django_rq.get_worker("default", worker_class=SimpleWorker)
+    worker = django_rq.get_worker("default", worker_class="rq.SimpleWorker")
     worker.work(burst=True, max_jobs=2, with_scheduler=False)  # probe, then 120p
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.PROCESSING
@@ -233,7 +232,9 @@ def test_transient_storage_failure_is_retried_with_back_off(make_video, upload, 
     scheduled = queue.scheduled_job_registry
     retry_ids = [job_id for job_id in scheduled.get_job_ids() if "probe" in job_id]
     assert len(retry_ids) == 1
-    assert queue.fetch_job(retry_ids[0]).retries_left == 2
+    job = queue.fetch_job(retry_ids[0])
+    assert job is not None
+    assert job.retries_left == 2
     film.refresh_from_db()
     assert film.processing_state != ProcessingState.ERROR
     # S3 is back: the retry (moved forward instead of waiting out the back-off) succeeds.

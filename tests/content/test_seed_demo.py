@@ -36,7 +36,7 @@ def test_seed_demo_saves_a_published_demo_film_and_enqueues_its_processing():
     film = Film.objects.get()
     assert film.is_published
     assert film.category == Category.objects.get(slug="demo")
-    assert film.source.name.startswith(f"films/{film.uuid}/source-")
+    assert (film.source.name or "").startswith(f"films/{film.uuid}/source-")
     assert film.processing_state == ProcessingState.PENDING
     queue = django_rq.get_queue("default")
     assert [job.func_name for job in queue.get_jobs()] == ["content_app.tasks.probe_film"]
