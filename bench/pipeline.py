@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -243,6 +244,7 @@ def main() -> None:
             os.killpg(worker.pid, 15)
             worker.wait(timeout=30)
         seaweed.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -204,7 +205,7 @@ def main() -> None:
         gunicorn.terminate()
         gunicorn.wait(timeout=30)
         seaweed.stop()
-        big.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
