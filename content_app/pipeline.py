@@ -40,7 +40,7 @@ from content_app.media.ffmpeg import (
     run_ffmpeg,
 )
 from content_app.media.ladder import Rung, ladder_for
-from content_app.media.probe import probe
+from content_app.media.probe import VIDEO_EXTENSIONS, probe
 from content_app.models import (
     QUALITY_HEIGHTS,
     Film,
@@ -235,7 +235,10 @@ class _Workspace:
 
     @property
     def source(self) -> Path:
-        return self.directory / f"source{Path(self.film.source.name or '').suffix.lower()}"
+        # Only a video extension reaches FFmpeg: some demuxers (HLS playlists) are chosen
+        # by extension and would follow references to other local files.
+        suffix = Path(self.film.source.name or "").suffix.lower().lstrip(".")
+        return self.directory / f"source.{suffix if suffix in VIDEO_EXTENSIONS else 'bin'}"
 
 
 @contextmanager

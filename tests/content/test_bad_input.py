@@ -85,3 +85,10 @@ def test_permanent_failure_is_not_retried_and_the_worker_goes_on(make_video, upl
     assert queue.failed_job_registry.count == 0
     probe_jobs = [queue.fetch_job(i) for i in queue.finished_job_registry.get_job_ids()]
     assert all(job.get_status() == JobStatus.FINISHED for job in probe_jobs if job)
+
+
+def test_playlist_pointing_at_local_files_ends_in_error_and_reads_nothing(upload, run_jobs):
+    playlist = b"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n/etc/passwd\n#EXT-X-ENDLIST\n"
+    film = _process(upload(content=playlist, name="trick.m3u8"), run_jobs)
+    assert film.processing_state == ProcessingState.ERROR
+    assert "not a video" in film.processing_error
