@@ -8,9 +8,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
+from pytest_django import Settings
 
 from affea.localdev import free_port, port_open
 
@@ -48,8 +52,14 @@ def render_config(
     return config.replace("http {\n", "http {\n" + temp_paths, 1)
 
 
+@dataclass
+class Nginx:
+    url: str
+    media_root: Path
+
+
 @pytest.fixture
-def nginx_in_front(live_server: object, tmp_path: Path) -> Iterator[str]:
+def nginx(live_server: object, tmp_path: Path) -> Iterator[Nginx]:
     static_root = tmp_path / "static"
     (static_root / "css").mkdir(parents=True)
     (static_root / "css" / "marker.css").write_text("/* collected by the test */\n")
@@ -75,14 +85,16 @@ def nginx_in_front(live_server: object, tmp_path: Path) -> Iterator[str]:
             if port_open("127.0.0.1", port):
                 break
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        yield Nginx(url=f"http://127.0.0.1:{port}", media_root=media_root)
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def fetch(url: str, *, method: str = "GET", data: bytes | None = None) -> tuple[int, dict, bytes]:
-    request = urllib.request.Request(url, method=method, data=data)
+def fetch(
+    url: str, *, method: str = "GET", data: bytes | None = None, headers: dict | None = None
+) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(url, method=method, data=data, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, dict(response.headers), response.read()
@@ -91,16 +103,16 @@ def fetch(url: str, *, method: str = "GET", data: bytes | None = None) -> tuple[
 
 
 @pytest.mark.django_db(transaction=True)
-def test_nginx_answers_healthz_itself(nginx_in_front: str) -> None:
-    status, _, body = fetch(f"{nginx_in_front}/healthz")
+def test_nginx_answers_healthz_itself(nginx: Nginx) -> None:
+    status, _, body = fetch(f"{nginx.url}/healthz")
 
     assert status == 200
     assert body == b"ok\n"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_nginx_proxies_to_django_with_security_headers(nginx_in_front: str) -> None:
-    status, headers, body = fetch(f"{nginx_in_front}/health/")
+def test_nginx_proxies_to_django_with_security_headers(nginx: Nginx) -> None:
+    status, headers, body = fetch(f"{nginx.url}/health/")
 
     assert status == 200
     assert b'"database": "ok"' in body
@@ -110,8 +122,8 @@ def test_nginx_proxies_to_django_with_security_headers(nginx_in_front: str) -> N
 
 
 @pytest.mark.django_db(transaction=True)
-def test_nginx_serves_collected_static_files(nginx_in_front: str) -> None:
-    status, headers, body = fetch(f"{nginx_in_front}/static/css/marker.css")
+def test_nginx_serves_collected_static_files(nginx: Nginx) -> None:
+    status, headers, body = fetch(f"{nginx.url}/static/css/marker.css")
 
     assert status == 200
     assert body == b"/* collected by the test */\n"
@@ -119,26 +131,47 @@ def test_nginx_serves_collected_static_files(nginx_in_front: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_nginx_lets_large_bodies_through_to_django(nginx_in_front: str) -> None:
+def test_nginx_lets_large_bodies_through_to_django(nginx: Nginx) -> None:
     # 12 MB is above nginx's 1 MB default: Django answers (CSRF refusal), not nginx's 413.
-    status, _, body = fetch(f"{nginx_in_front}/health/", method="POST", data=b"x" * 12_000_000)
+    status, _, body = fetch(f"{nginx.url}/health/", method="POST", data=b"x" * 12_000_000)
 
     assert status == 403
     assert b"CSRF" in body
 
 
 @pytest.mark.django_db(transaction=True)
-def test_nginx_rate_limits_auth_routes(nginx_in_front: str) -> None:
-    statuses = [
-        fetch(f"{nginx_in_front}/api/users/email-exists/?email=a@b.c")[0] for _ in range(15)
-    ]
+def test_nginx_rate_limits_auth_routes(nginx: Nginx) -> None:
+    statuses = [fetch(f"{nginx.url}/api/users/email-exists/?email=a@b.c")[0] for _ in range(15)]
 
     assert 429 in statuses
     assert statuses.index(429) >= 10  # the burst of 10 goes through first
 
 
 @pytest.mark.django_db(transaction=True)
-def test_nginx_never_serves_the_internal_media_location(nginx_in_front: str) -> None:
-    status, _, _ = fetch(f"{nginx_in_front}/protected-media/films/anything.mp4")
+def test_nginx_never_serves_the_internal_media_location(nginx: Nginx) -> None:
+    status, _, _ = fetch(f"{nginx.url}/protected-media/films/anything.mp4")
 
     assert status == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nginx_sends_local_media_that_django_hands_over(nginx: Nginx, settings: Settings) -> None:
+    from content_app.playback import local_media_token
+
+    settings.MEDIA_X_ACCEL_PREFIX = "/protected-media/"
+    film_dir = nginx.media_root / "films" / "abc"
+    film_dir.mkdir(parents=True)
+    (film_dir / "720p.mp4").write_bytes(bytes(range(256)) * 40)
+    token = local_media_token(
+        "films/abc/720p.mp4", expires_at=timezone.now() + timedelta(minutes=5)
+    )
+
+    status, headers, body = fetch(
+        f"{nginx.url}/media/signed/{token}", headers={"Range": "bytes=256-511"}
+    )
+
+    # nginx, not Django, answered the range from the internal location.
+    assert status == 206
+    assert headers["Content-Range"] == "bytes 256-511/10240"
+    assert body == bytes(range(256))
+    assert "X-Accel-Redirect" not in headers
