@@ -7,9 +7,11 @@ run outside a container with production settings against the test database.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -170,12 +172,22 @@ def test_entrypoint_prepares_and_execs_gunicorn(
         request = urllib.request.Request(f"http://127.0.0.1:{port}/health/")
         with urllib.request.urlopen(request, timeout=30) as response:
             assert response.status == 200
+        # As nginx forwards an HTTPS request; whatever the page answers, only the
+        # access log line matters here.
+        link = urllib.request.Request(
+            f"http://127.0.0.1:{port}/accounts/confirm/MQ/secret-tok/",
+            headers={"X-Forwarded-Proto": "https", "Host": "affea.example"},
+        )
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(link, timeout=30).close()
     finally:
         stop_process(process)
 
     output = log.read_text()
     assert "Database is up." in output
     assert "Superuser root@affea.example created." in output
+    assert "/accounts/confirm/[redacted]" in output
+    assert "secret-tok" not in output
     # collectstatic ran with the production (manifest) storage.
     assert (tmp_path / "static" / "staticfiles.json").exists()
     from users_app.models import User

@@ -38,7 +38,7 @@ def render_config(
         "listen 80 default_server;": f"listen 127.0.0.1:{port} default_server;",
         "alias /app/staticfiles/;": f"alias {static_root}/;",
         "alias /app/var/media/;": f"alias {media_root}/;",
-        "access_log /dev/stdout;": f"access_log {run}/access.log;",
+        "access_log /dev/stdout affea;": f"access_log {run}/access.log affea;",
         "error_log /dev/stderr warn;": f"error_log {run}/error.log warn;",
     }
     for production, local in replacements.items():
@@ -56,6 +56,7 @@ def render_config(
 class Nginx:
     url: str
     media_root: Path
+    access_log: Path
 
 
 @pytest.fixture
@@ -68,6 +69,7 @@ def nginx(live_server: object, tmp_path: Path) -> Iterator[Nginx]:
     run = tmp_path / "run"
     run.mkdir()
     port = free_port()
+    access_log = run / "access.log"
     upstream = str(live_server.url).removeprefix("http://")  # type: ignore[attr-defined]
     config = tmp_path / "nginx.conf"
     config.write_text(
@@ -85,7 +87,7 @@ def nginx(live_server: object, tmp_path: Path) -> Iterator[Nginx]:
             if port_open("127.0.0.1", port):
                 break
             time.sleep(0.05)
-        yield Nginx(url=f"http://127.0.0.1:{port}", media_root=media_root)
+        yield Nginx(url=f"http://127.0.0.1:{port}", media_root=media_root, access_log=access_log)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -175,3 +177,16 @@ def test_nginx_sends_local_media_that_django_hands_over(nginx: Nginx, settings: 
     assert headers["Content-Range"] == "bytes 256-511/10240"
     assert body == bytes(range(256))
     assert "X-Accel-Redirect" not in headers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nginx_keeps_account_link_tokens_out_of_its_access_log(nginx: Nginx) -> None:
+    fetch(f"{nginx.url}/accounts/confirm/MQ/secret-token-123/")
+    fetch(f"{nginx.url}/accounts/password/reset/MQ/secret-token-456/")
+    fetch(f"{nginx.url}/health/")
+
+    logged = nginx.access_log.read_text()
+    assert "secret-token" not in logged
+    assert "/accounts/confirm/[redacted]" in logged
+    assert "/accounts/password/reset/[redacted]" in logged
+    assert "GET /health/ " in logged
