@@ -7,8 +7,9 @@ Prints, all measured in this one run:
 - the ladder's CPU time as four per-rung runs / one single-decode run with `split`.
 
 Usage: .venv/bin/python bench/pipeline.py
-It starts its own SeaweedFS, uses a temporary SQLite database unless BENCH_DATABASE_URL is
-set, and flushes the Redis database BENCH_REDIS_URL (default redis://127.0.0.1:6379/13).
+It starts its own SeaweedFS, (re)creates the PostgreSQL database BENCH_DATABASE_URL
+(default postgres://postgres@127.0.0.1:5432/affea_bench) and flushes the Redis database
+BENCH_REDIS_URL (default redis://127.0.0.1:6379/13).
 """
 
 from __future__ import annotations
@@ -83,15 +84,26 @@ class MemoryWatch(threading.Thread):
                 self.peaks[kind] = max(self.peaks[kind], _vm_hwm_kb(pid))
 
 
+def _database_url() -> str:
+    """PostgreSQL as in production (SQLite's file lock would stall the worker's writes)."""
+    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/affea_bench")
+    import psycopg
+
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return url
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="affea-bench-"))
     env = os.environ.copy()
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "affea.settings",
-            "DATABASE_URL": os.environ.get(
-                "BENCH_DATABASE_URL", f"sqlite:///{work / 'bench.sqlite3'}"
-            ),
+            "DATABASE_URL": _database_url(),
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
             "STORAGE_BACKEND": "s3",
             "LOG_LEVEL": "WARNING",
@@ -165,12 +177,13 @@ def main() -> None:
         print("Bare FFmpeg commands (1/2)...", flush=True)
         bare_1, ladder_cpu_1 = bare_run()
 
+        worker_log = work / "worker.log"
         worker = subprocess.Popen(
             [sys.executable, "manage.py", "rqworker", "default", "--with-scheduler"],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=worker_log.open("wb"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         time.sleep(3)  # the worker imports Django and registers before the clock starts
@@ -239,6 +252,11 @@ def main() -> None:
               f"{split_cpu:.1f} s (wall {split_wall:.1f} s): "
               f"ratio {ladder_cpu / split_cpu:.2f}")  # fmt: skip
         print(f"(CPU of the bare pipeline commands: {ladder_cpu_1:.1f} s / {ladder_cpu_2:.1f} s)")
+        queue = django_rq.get_queue("default")
+        finished = [queue.fetch_job(i) for i in queue.finished_job_registry.get_job_ids()]
+        retried = [j.id for j in finished if j and j.retries_left not in (None, 3)]
+        print(f"jobs: {len(finished)} finished, retried: {retried or 'none'}")
+        print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work skews the ratios)")
     finally:
         if worker is not None and worker.poll() is None:
             os.killpg(worker.pid, 15)
