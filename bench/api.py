@@ -9,9 +9,14 @@ Prints:
 Usage: .venv/bin/python bench/api.py
 Uses PostgreSQL database BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/
 affea_bench_api, created if missing) or a temporary SQLite file if BENCH_DATABASE_URL=sqlite.
-gunicorn runs with the project's gunicorn.conf.py (gthread), access log off; the load comes
+gunicorn runs with the project's gunicorn.conf.py (gthread), access log off, no worker
+recycling; the load comes
 from BENCH_CLIENTS keep-alive connections (default 8) in two client processes for
-BENCH_SECONDS (default 5) per endpoint. Presigning needs no S3 server, so none is started.
+BENCH_SECONDS (default 6) per endpoint, split into BENCH_ROUNDS (default 3) rounds. Each round
+measures the bare view and every endpoint back to back (and the bare view once more at the
+end), so a ratio compares rates taken under the same machine load: each round's ratio
+divides by the mean of the bare rates measured just before and just after it, and the
+median ratio over the rounds is printed. Presigning needs no S3 server, so none is started.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import http.client
 import multiprocessing
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,7 +36,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 FILMS = 24
 
@@ -134,17 +141,22 @@ def _worker(port: int, path: str, headers: dict[str, str], seconds: float, threa
     counts.put((done, errors))
 
 
+def _warm_up(port: int, path: str, headers: dict[str, str] | None = None) -> None:
+    """Open connections and fill worker caches (imports, compiled URLs, signed images)."""
+    counts: multiprocessing.Queue = multiprocessing.Queue()
+    _worker(port, path, {"Host": "127.0.0.1", **(headers or {})}, 1.0, 2, counts)
+    counts.get()
+
+
 def _rate(port: int, path: str, headers: dict[str, str] | None = None) -> float:
-    """Requests/s that `path` sustains with CLIENTS keep-alive connections."""
+    """Requests/s that `path` sustains with CLIENTS keep-alive connections for one round."""
     headers = {"Host": "127.0.0.1", **(headers or {})}
+    seconds = SECONDS / ROUNDS
     processes = 2
     counts: multiprocessing.Queue = multiprocessing.Queue()
-    # Warm-up: connections, worker imports, caches.
-    _worker(port, path, headers, 1.0, 2, counts)
-    counts.get()
     workers = [
         multiprocessing.Process(
-            target=_worker, args=(port, path, headers, SECONDS, CLIENTS // processes, counts)
+            target=_worker, args=(port, path, headers, seconds, CLIENTS // processes, counts)
         )
         for _ in range(processes)
     ]
@@ -159,7 +171,28 @@ def _rate(port: int, path: str, headers: dict[str, str] | None = None) -> float:
     errors = sum(r[1] for r in results)
     if errors:
         raise SystemExit(f"{path}: {errors} failed requests")
-    return done / max(elapsed, SECONDS)
+    return done / max(elapsed, seconds)
+
+
+def _measure(port: int, endpoints: dict[str, tuple[str, dict[str, str]]]) -> tuple[
+    list[float], dict[str, list[float]], dict[str, list[float]]
+]:  # fmt: skip
+    """Interleaved rounds: bare view, each endpoint, ..., bare view; rates and ratios."""
+    bare_path = "/bench/bare/"
+    _warm_up(port, bare_path)
+    for path, headers in endpoints.values():
+        _warm_up(port, path, headers)
+    bares = [_rate(port, bare_path)]
+    rates: dict[str, list[float]] = {label: [] for label in endpoints}
+    ratios: dict[str, list[float]] = {label: [] for label in endpoints}
+    for _ in range(ROUNDS):
+        for label, (path, headers) in endpoints.items():
+            rates[label].append(_rate(port, path, headers))
+        bares.append(_rate(port, bare_path))
+        baseline = (bares[-2] + bares[-1]) / 2
+        for label in endpoints:
+            ratios[label].append(rates[label][-1] / baseline)
+    return bares, rates, ratios
 
 
 def _presign_timing() -> tuple[float, float]:
@@ -194,7 +227,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="affea-bench-api-") as tmp:
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "bench.api_settings",
+            "DJANGO_SETTINGS_MODULE": os.environ.get("BENCH_SETTINGS", "bench.api_settings"),
             "DATABASE_URL": _database_url(Path(tmp)),
             "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
             "DEBUG": "0",
@@ -219,6 +252,9 @@ def main() -> None:
                 sys.executable, "-m", "gunicorn",
                 "--config", str(ROOT / "gunicorn.conf.py"),
                 "--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null",
+                # No worker recycling during the run: at ~1,000 req/s, max_requests would
+                # restart a worker every few seconds (a cold import on the measured cores).
+                "--max-requests", "0",
                 "--error-logfile", str(Path(tmp) / "gunicorn.log"),
                 "affea.wsgi:application",
             ],
@@ -233,24 +269,37 @@ def main() -> None:
                     raise SystemExit("gunicorn did not start; see its error log")
                 time.sleep(0.2)
             cookie = {"Cookie": f"access_token={token}"}
-            bare = _rate(port, "/bench/bare/")
-            listed = _rate(port, "/api/content/")
-            listed_viewer = _rate(port, "/api/content/", cookie)
-            video = _rate(port, f"/api/content/video-url/{film_id}/?quality=720p", cookie)
-            bare_again = _rate(port, "/bench/bare/")
+            bares, rates, ratios = _measure(
+                port,
+                {
+                    "list, 24 films, anonymous": ("/api/content/", {}),
+                    "list, 24 films, signed in": ("/api/content/", cookie),
+                    "video-url, signed in": (
+                        f"/api/content/video-url/{film_id}/?quality=720p",
+                        cookie,
+                    ),
+                },
+            )
         finally:
             stop_process(server)
         ours, botocore = _presign_timing()
 
-    baseline = (bare + bare_again) / 2
-    print(f"gunicorn on loopback, {CLIENTS} keep-alive clients, {SECONDS:.0f} s per endpoint")
-    print(f"{'bare JsonResponse view':34}{baseline:8.0f} req/s (runs {bare:.0f}, {bare_again:.0f})")
-    for label, rate, goal in (
-        ("list, 24 films, anonymous", listed, " (goal >= 0.5)"),
-        ("list, 24 films, signed in", listed_viewer, ""),
-        ("video-url, signed in", video, " (goal >= 0.5)"),
-    ):
-        print(f"{label:34}{rate:8.0f} req/s  ratio {rate / baseline:.2f}{goal}")
+    goals = {
+        "list, 24 films, anonymous": " (goal >= 0.5)",
+        "video-url, signed in": " (goal >= 0.5)",
+    }
+    print(
+        f"gunicorn on loopback, {CLIENTS} keep-alive clients, {SECONDS:.0f} s per endpoint "
+        f"in {ROUNDS} interleaved rounds; medians over the rounds"
+    )
+    runs = ", ".join(f"{rate:.0f}" for rate in bares)
+    print(f"{'bare JsonResponse view':34}{statistics.median(bares):8.0f} req/s (runs {runs})")
+    for label in rates:
+        rate, ratio = statistics.median(rates[label]), statistics.median(ratios[label])
+        each = ", ".join(f"{r:.2f}" for r in ratios[label])
+        print(
+            f"{label:34}{rate:8.0f} req/s  ratio {ratio:.2f}{goals.get(label, '')} (rounds {each})"
+        )
     label = "1,000 presigned URLs in-process"
     print(f"{label:34}{ours:8.3f} s (goal <= 0.3); botocore {botocore:.3f} s")
 
