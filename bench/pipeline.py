@@ -8,8 +8,8 @@ Prints, all measured in this one run:
 
 Usage: .venv/bin/python bench/pipeline.py
 It starts its own SeaweedFS, (re)creates the PostgreSQL database BENCH_DATABASE_URL
-(default postgres://postgres@127.0.0.1:5432/affea_bench) and flushes the Redis database
-BENCH_REDIS_URL (default redis://127.0.0.1:6379/13).
+(default postgres://postgres@127.0.0.1:5432/affea_bench) and runs a private redis-server,
+so no other worker can take its jobs.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from affea.localdev import free_port, port_open, start_seaweed  # noqa: E402
 
 SECONDS, WIDTH, HEIGHT, FPS = 60, 1920, 1080, 24
 
@@ -97,19 +99,36 @@ def _database_url() -> str:
     return url
 
 
+def start_private_redis() -> tuple[subprocess.Popen[bytes], str]:
+    """Run a throw-away redis-server on a free loopback port: no other process shares it."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while not port_open("127.0.0.1", port):
+        if time.monotonic() > deadline:
+            raise RuntimeError("redis-server did not start")
+        time.sleep(0.1)
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="affea-bench-"))
+    redis_server, redis_url = start_private_redis()
     env = os.environ.copy()
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "affea.settings",
             "DATABASE_URL": _database_url(),
-            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
+            "REDIS_URL": redis_url,
             "STORAGE_BACKEND": "s3",
             "LOG_LEVEL": "WARNING",
         }
     )
-    from affea.localdev import start_seaweed
 
     seaweed = start_seaweed(
         work / "seaweed",
@@ -143,7 +162,6 @@ def main() -> None:
         from content_app.media.probe import probe
         from content_app.models import Film, ProcessingState, RenditionStatus
 
-        django_rq.get_connection("default").flushdb()
         call_command("migrate", verbosity=0)
 
         source = work / "source.mp4"
@@ -262,6 +280,8 @@ def main() -> None:
             os.killpg(worker.pid, 15)
             worker.wait(timeout=30)
         seaweed.stop()
+        redis_server.terminate()
+        redis_server.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
 
 

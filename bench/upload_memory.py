@@ -105,9 +105,27 @@ def _stream(head: bytes, file_path: Path, tail: bytes) -> Iterator[bytes]:
     yield tail
 
 
+def start_private_redis() -> tuple[subprocess.Popen[bytes], str]:
+    """Run a throw-away redis-server on a free loopback port: no other process shares it."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while not port_open("127.0.0.1", port):
+        if time.monotonic() > deadline:
+            raise RuntimeError("redis-server did not start")
+        time.sleep(0.1)
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
 def main() -> None:
     size_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 1024
     work = Path(tempfile.mkdtemp(prefix="affea-upload-bench-"))
+    redis_server, redis_url = start_private_redis()
     seaweed = start_seaweed(
         work / "seaweed", bucket="affea-upload", access_key="k-bench", secret_key="s-bench"
     )
@@ -116,7 +134,7 @@ def main() -> None:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "affea.settings",
         "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
+        "REDIS_URL": redis_url,
         "STORAGE_BACKEND": os.environ.get("BENCH_STORAGE", "s3"),
         "MEDIA_ROOT": str(work / "media"),
         "S3_ENDPOINT_URL": seaweed.endpoint_url,
@@ -205,6 +223,8 @@ def main() -> None:
         gunicorn.terminate()
         gunicorn.wait(timeout=30)
         seaweed.stop()
+        redis_server.terminate()
+        redis_server.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
 
 
