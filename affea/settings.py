@@ -120,11 +120,7 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'affea.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
-# No health check: it costs a `SELECT 1` round trip on every request (bench/api.py: the
-# anonymous list went from 0.30 to 0.59 of the bare view without it, video-url from 0.26 to
-# 0.39). Without it, a connection a database restart broke fails the one request that
-# finds it, and Django then closes it (errors_occurred); the next request reconnects.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Fail fast when PostgreSQL is down instead of hanging a worker for minutes.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
