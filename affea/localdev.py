@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import boto3
 from botocore.config import Config
@@ -196,6 +197,30 @@ def configure_bucket_cors(client, bucket: str, origins: list[str]) -> None:  # t
             ]
         },
     )
+
+
+def start_redis(*, port: int, data_dir: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start redis-server on loopback `port`; with `data_dir` it keeps its data there.
+
+    Without a data dir nothing is saved: a throw-away instance for benchmarks.
+    """
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    args = [binary, "--bind", "127.0.0.1", "--port", str(port)]
+    if data_dir is None:
+        args += ["--save", "", "--appendonly", "no"]
+        log: int | IO[bytes] = subprocess.DEVNULL
+    else:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        args += ["--dir", str(data_dir)]
+        log = (data_dir / "redis.log").open("ab")
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while not port_open("127.0.0.1", port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_process(process)
+            raise RuntimeError(f"redis-server did not start on 127.0.0.1:{port}")
+        time.sleep(0.1)
+    return process
 
 
 def stop_process(process: subprocess.Popen[bytes], *, timeout: float = 15.0) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from affea.localdev import free_port, port_open, start_seaweed  # noqa: E402
+from affea.localdev import free_port, port_open, start_redis, start_seaweed  # noqa: E402
 
 GOAL_MB = 150
 EMAIL, PASSWORD = "bench@affea.local", "bench-password-123"
@@ -105,27 +105,12 @@ def _stream(head: bytes, file_path: Path, tail: bytes) -> Iterator[bytes]:
     yield tail
 
 
-def start_private_redis() -> tuple[subprocess.Popen[bytes], str]:
-    """Run a throw-away redis-server on a free loopback port: no other process shares it."""
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while not port_open("127.0.0.1", port):
-        if time.monotonic() > deadline:
-            raise RuntimeError("redis-server did not start")
-        time.sleep(0.1)
-    return process, f"redis://127.0.0.1:{port}/0"
-
-
 def main() -> None:
     size_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 1024
     work = Path(tempfile.mkdtemp(prefix="affea-upload-bench-"))
-    redis_server, redis_url = start_private_redis()
+    redis_port = free_port()
+    redis_server = start_redis(port=redis_port)  # private: no other worker takes its jobs
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"
     seaweed = start_seaweed(
         work / "seaweed", bucket="affea-upload", access_key="k-bench", secret_key="s-bench"
     )

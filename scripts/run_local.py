@@ -8,11 +8,9 @@ honcho. Everything this script started is stopped when it exits.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -22,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 from affea.localdev import (  # noqa: E402 - the project root must be importable first
     SeaweedS3,
     port_open,
+    start_redis,
     start_seaweed,
     stop_process,
 )
@@ -75,22 +74,11 @@ def ensure_redis(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
     if host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit(f"Redis at {host}:{port} does not answer; fix REDIS_URL or start it.")
     subprocess.run([str(ROOT / "scripts/ensure-system.sh"), "redis-server"], check=True)
-    redis_server = shutil.which("redis-server") or "/usr/bin/redis-server"
-    data = VAR / "redis"
-    data.mkdir(parents=True, exist_ok=True)
-    log(f"Starting redis-server on 127.0.0.1:{port} (data in {data}).")
-    process = subprocess.Popen(
-        [redis_server, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data)],
-        stdout=(data / "redis.log").open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    for _ in range(50):
-        if port_open("127.0.0.1", port):
-            return process
-        time.sleep(0.1)
-    stop_process(process)
-    sys.exit(f"redis-server did not start; see {data / 'redis.log'}.")
+    log(f"Starting redis-server on 127.0.0.1:{port} (data in {VAR / 'redis'}).")
+    try:
+        return start_redis(port=port, data_dir=VAR / "redis")
+    except RuntimeError as exc:
+        sys.exit(f"{exc}; see {VAR / 'redis' / 'redis.log'}.")
 
 
 def ensure_s3(env: dict[str, str]) -> SeaweedS3 | None:
