@@ -128,6 +128,8 @@ def main() -> int:
             started.append(redis_process)
         seaweed = ensure_s3(env)
         manage(env, "migrate", "--noinput")
+        # As in production; it also spares whitenoise's warning about a missing STATIC_ROOT.
+        manage(env, "collectstatic", "--noinput", "--verbosity", "0")
         manage(env, "seed_demo")
         site = env["SITE_URL"]
         log("Affea is starting:")
