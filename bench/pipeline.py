@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from affea.localdev import free_port, start_redis, start_seaweed  # noqa: E402
+from affea.localdev import free_port, start_redis, start_seaweed, stop_process  # noqa: E402
 
 SECONDS, WIDTH, HEIGHT, FPS = 60, 1920, 1080, 24
 
@@ -263,12 +263,10 @@ def main() -> None:
         print(f"jobs: {len(finished)} finished, retried: {retried or 'none'}")
         print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work skews the ratios)")
     finally:
-        if worker is not None and worker.poll() is None:
-            os.killpg(worker.pid, 15)
-            worker.wait(timeout=30)
+        if worker is not None:
+            stop_process(worker, timeout=30)
         seaweed.stop()
-        redis_server.terminate()
-        redis_server.wait(timeout=10)
+        stop_process(redis_server)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from affea.localdev import free_port, port_open, start_redis, start_seaweed  # noqa: E402
+from affea.localdev import free_port, port_open, start_redis, start_seaweed, stop_process  # noqa: E402
 
 GOAL_MB = 150
 EMAIL, PASSWORD = "bench@affea.local", "bench-password-123"
@@ -205,11 +205,9 @@ def main() -> None:
         print(f"web worker peak RSS (VmHWM): {before:.0f} MB before, {after:.0f} MB after "
               f"(goal < {GOAL_MB} MB): {'OK' if after < GOAL_MB else 'OVER'}")  # fmt: skip
     finally:
-        gunicorn.terminate()
-        gunicorn.wait(timeout=30)
+        stop_process(gunicorn, timeout=30)
         seaweed.stop()
-        redis_server.terminate()
-        redis_server.wait(timeout=10)
+        stop_process(redis_server)
         shutil.rmtree(work, ignore_errors=True)
 
 
