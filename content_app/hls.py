@@ -24,11 +24,12 @@ from django.utils import timezone
 
 from affea.errors import DomainError, ServiceUnavailable
 from affea.storage import s3_client
+from content_app.media.objects import CONTENT_TYPES
 from content_app.models import QUALITY_HEIGHTS, Film, Rendition
 from content_app.playback import playback_ttl
 
 TOKEN_SALT = "content_app.hls-variant"  # noqa: S105 - a namespace, not a secret
-PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
+PLAYLIST_CONTENT_TYPE = CONTENT_TYPES[".m3u8"]
 _CACHE_SECONDS = 24 * 3600
 _BYTERANGE = re.compile(r"^(\d+)(?:@(\d+))?$")
 _MAP = re.compile(r'#EXT-X-MAP:.*BYTERANGE="(\d+)@(\d+)"')

@@ -20,7 +20,8 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
 from affea.errors import DomainError
-from content_app.playback import content_type_for, local_media_key
+from content_app.media.objects import content_type_for
+from content_app.playback import local_media_key
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 256 * 1024

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from affea.errors import DomainError, NotFound, ServiceUnavailable
 from affea.storage import s3_client
+from content_app.media.objects import content_type_for
 from content_app.models import QUALITY_HEIGHTS, Film, Rendition, RenditionStatus
 
 if TYPE_CHECKING:
@@ -37,17 +38,6 @@ if TYPE_CHECKING:
 # SigV4 presigned URLs cannot outlive a week.
 MAX_URL_TTL = 7 * 24 * 3600
 LOCAL_MEDIA_SALT = "content_app.local-media"
-
-CONTENT_TYPES: dict[str, str] = {
-    ".mp4": "video/mp4",
-    ".m4s": "video/mp4",
-    ".m4v": "video/mp4",
-    ".m3u8": "application/vnd.apple.mpegurl",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".webp": "image/webp",
-}
 
 
 @dataclass(frozen=True)
@@ -61,10 +51,6 @@ class VideoURL:
     url: str
     quality: str
     expires_at: datetime
-
-
-def content_type_for(key: str) -> str:
-    return CONTENT_TYPES.get(PurePosixPath(key).suffix.lower(), "application/octet-stream")
 
 
 def playback_ttl(film: Film) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from boto3.s3.transfer import TransferConfig
 from django.conf import settings
@@ -12,11 +12,21 @@ from django.core.files.storage import default_storage
 
 from affea.storage import s3_client
 
-CONTENT_TYPES = {
+# One table for what we store and what players are told they receive.
+CONTENT_TYPES: dict[str, str] = {
     ".mp4": "video/mp4",
+    ".m4s": "video/mp4",
+    ".m4v": "video/mp4",
     ".m3u8": "application/vnd.apple.mpegurl",
     ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
 }
+
+
+def content_type_for(key: str) -> str:
+    return CONTENT_TYPES.get(PurePosixPath(key).suffix.lower(), "application/octet-stream")
 
 
 def _transfer_config() -> TransferConfig | None:
@@ -40,7 +50,7 @@ def download(key: str, dest: Path) -> None:
 
 def upload(path: Path, key: str) -> None:
     """Store the local file `path` as object `key` (S3: multipart PUTs for large files)."""
-    content_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    content_type = content_type_for(path.name)
     if _uses_s3():
         s3_client().upload_file(
             str(path),
