@@ -26,11 +26,14 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework_simplejwt.models import TokenUser
 
 from affea.errors import DomainError, NotFound, ServiceUnavailable
 from affea.storage import s3_client
+from content_app import selectors
 from content_app.media.objects import content_type_for
 from content_app.models import QUALITY_HEIGHTS, Film, Rendition, RenditionStatus
+from users_app.authentication import account_for_token, token_matches_password, token_user_id
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -316,6 +319,24 @@ def rendition_for(film: Film, quality: str | None) -> Rendition:
     }
     chosen, _ = choose_quality({q: r.media_key for q, r in ready.items()}, quality)
     return ready[chosen]
+
+
+def viewer_renditions(*, user: Any, token: Any, film_id: int) -> dict[str, str]:
+    """{quality: media key} the viewer may play of a film: `selectors.playable_renditions`.
+
+    A `TokenUser` (CookieJWTAuthentication's `defer_account`) is an account not yet checked: one
+    query checks it and reads the renditions a viewer sees. Only when that finds nothing
+    (a bad account, or a film only staff may see) is the account checked on its own,
+    which answers 401 or lets staff see their unpublished films.
+    """
+    if isinstance(user, TokenUser):
+        renditions, password = selectors.viewer_renditions_with_account(
+            film_id=film_id, user_id=token_user_id(token)
+        )
+        if password is not None and token_matches_password(token, password):
+            return renditions
+        user = account_for_token(token)
+    return selectors.playable_renditions(user=user, film_id=film_id)
 
 
 def video_url(

@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
@@ -36,6 +37,7 @@ from content_app.api.serializers import (
     film_items,
 )
 from content_app.models import QUALITY_HEIGHTS, Category, Film, RenditionStatus
+from users_app.authentication import CookieJWTAuthentication, OriginSessionAuthentication
 
 PLAYLIST_HEADERS = {"Cache-Control": "private, no-store"}
 
@@ -191,8 +193,24 @@ class ContinueWatchingView(FilmItemListView):
         return selectors.continue_watching(user=self.request.user)
 
 
+class _FirstRendererNegotiation(BaseContentNegotiation):
+    """The view's first renderer whatever the Accept header: playlists are m3u8, errors JSON."""
+
+    def select_parser(self, request: Any, parsers: Any) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
 class VideoURLView(APIView):
     permission_classes = [IsAuthenticated]
+    # One format: skip parsing Accept headers on the hottest endpoint.
+    content_negotiation_class = _FirstRendererNegotiation
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        # The account behind a JWT is checked by the view's own query (viewer_renditions).
+        return [CookieJWTAuthentication(defer_account=True), OriginSessionAuthentication()]
 
     @extend_schema(
         parameters=[VideoURLQuerySerializer],
@@ -203,23 +221,12 @@ class VideoURLView(APIView):
         quality = request.query_params.get("quality")
         if quality is not None and quality not in QUALITY_HEIGHTS:
             raise ValidationError({"quality": [f"Use one of {', '.join(QUALITY_HEIGHTS)}."]})
-        # One query: the ready renditions of this film if the viewer may see it.
-        renditions = selectors.playable_renditions(user=request.user, film_id=pk)
+        renditions = playback.viewer_renditions(user=request.user, token=request.auth, film_id=pk)
         signed = playback.video_url(renditions=renditions, quality=quality, request=request)
         return Response(
             {"url": signed.url, "quality": signed.quality, "expires_at": signed.expires_at},
             headers={"Cache-Control": "private, no-store"},
         )
-
-
-class _FirstRendererNegotiation(BaseContentNegotiation):
-    """Playlists succeed as m3u8 whatever the Accept header; errors are always JSON."""
-
-    def select_parser(self, request: Any, parsers: Any) -> Any:
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
-        return renderers[0], renderers[0].media_type
 
 
 class _PlaylistRenderer(BaseRenderer):

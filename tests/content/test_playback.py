@@ -12,26 +12,34 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 from affea.storage import s3_client
 from content_app import playback
 from content_app.models import RenditionStatus
 from tests.content.factories import make_film, make_user
+from users_app.models import User
 
 pytestmark = pytest.mark.django_db
 
 
+def signed_in(user: User) -> APIClient:
+    """A client holding the access cookie that `POST /api/users/login/` would set."""
+    api = APIClient()
+    api.cookies[settings.JWT_ACCESS_COOKIE] = str(AccessToken.for_user(user))
+    return api
+
+
 @pytest.fixture
 def viewer_api() -> APIClient:
-    api = APIClient()
-    api.force_authenticate(make_user())
-    return api
+    return signed_in(make_user())
 
 
 def _video_url(api: APIClient, film_id: int, **query: str):
@@ -273,11 +281,54 @@ def test_video_url_in_local_mode_points_at_the_signed_media_view(
 
 
 def test_staff_get_a_video_url_for_an_unpublished_film() -> None:
-    api = APIClient()
-    api.force_authenticate(make_user(staff=True))
     film = make_film(published=False)
 
-    response = _video_url(api, film.pk)
+    response = _video_url(signed_in(make_user(staff=True)), film.pk)
 
     assert response.status_code == 200
     assert response.json()["quality"] == "360p"
+
+
+def test_staff_signed_in_to_the_site_by_session_get_a_video_url() -> None:
+    api = APIClient()
+    api.force_login(make_user(staff=True))
+    film = make_film(published=False)
+
+    assert _video_url(api, film.pk).status_code == 200
+
+
+def test_a_viewer_does_not_get_a_video_url_for_an_unpublished_film() -> None:
+    film = make_film(published=False)
+
+    assert _video_url(signed_in(make_user()), film.pk).status_code == 404
+
+
+@pytest.mark.parametrize("change", ["deactivated", "password changed", "deleted"])
+def test_video_url_refuses_a_live_token_of_an_account_that_changed(change: str) -> None:
+    user = make_user()
+    api = signed_in(user)
+    film = make_film()
+    assert _video_url(api, film.pk).status_code == 200
+
+    if change == "deactivated":
+        User.objects.filter(pk=user.pk).update(is_active=False)
+    elif change == "password changed":
+        user.set_password("a-new-passphrase-2026")
+        user.save()
+    else:
+        user.delete()
+
+    response = _video_url(api, film.pk)
+    assert response.status_code == 401
+    # Even for a film the account could never have seen: 401 comes before 404.
+    assert _video_url(api, make_film(published=False).pk).status_code == 401
+
+
+def test_video_url_checks_the_account_and_reads_renditions_in_one_query(
+    viewer_api: APIClient, django_assert_num_queries
+) -> None:
+    film = make_film()
+    _video_url(viewer_api, film.pk)  # compiles the query for this thread
+
+    with django_assert_num_queries(1):
+        assert _video_url(viewer_api, film.pk, quality="360p").status_code == 200

@@ -1,13 +1,20 @@
-"""CSRF for cookie-authenticated unsafe requests; Bearer and the SPA's trusted origin."""
+"""JWT authentication: CSRF for cookie-authenticated unsafe requests, Bearer, the SPA's
+trusted origin, remembered tokens and the account lookup."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from rest_framework_simplejwt.tokens import AccessToken
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from tests.users.conftest import PASSWORD, login
+from users_app import authentication
 from users_app.jwt_tokens import token_pair_issue
 from users_app.models import User
+from users_app.selectors import user_by_id
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +129,43 @@ def test_a_non_bearer_authorization_header_leaves_the_cookie_in_charge(
     login(client)
     response = client.get("/api/users/me/", HTTP_AUTHORIZATION="Basic c3RhZ2U6c3RhZ2U=")
     assert response.status_code == 200
+
+
+def _me_with_access_cookie(token: str) -> int:
+    api = Client()
+    api.cookies["access_token"] = token
+    return api.get("/api/users/me/").status_code
+
+
+def test_a_remembered_access_token_still_expires(
+    user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = str(AccessToken.for_user(user))
+    assert _me_with_access_cookie(token) == 200  # verified once, then remembered
+
+    later = aware_utcnow() + AccessToken.lifetime + timedelta(seconds=1)
+    monkeypatch.setattr(authentication, "aware_utcnow", lambda: later)
+
+    assert _me_with_access_cookie(token) == 401
+
+
+def test_a_tampered_access_token_is_refused_after_the_genuine_one_was_remembered(
+    user: User,
+) -> None:
+    token = str(AccessToken.for_user(user))
+    assert _me_with_access_cookie(token) == 200
+    header, payload, signature = token.split(".")
+    forged = ".".join([header, payload, signature[::-1]])
+
+    assert _me_with_access_cookie(forged) == 401
+
+
+def test_the_account_lookup_gives_the_same_user_as_the_orm(user: User) -> None:
+    found = user_by_id(user.pk)
+
+    assert found is not None
+    fields = [field.attname for field in User._meta.concrete_fields]
+    expected = User.objects.get(pk=user.pk)
+    assert [getattr(found, f) for f in fields] == [getattr(expected, f) for f in fields]
+    assert found._state.adding is False  # a saved instance: save() updates, never inserts
+    assert user_by_id(user.pk + 10_000) is None
