@@ -134,6 +134,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # pooler in transaction mode (PgBouncer without max_prepared_statements).
         DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 IS_POSTGRES: bool = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if IS_POSTGRES:
+    # Django's backend with a health check that costs no round trip (affea/postgresql).
+    DATABASES["default"]["ENGINE"] = "affea.postgresql"
 
 # --- Redis: queues, cache, throttling -------------------------------------------
 

@@ -86,7 +86,7 @@ def subprocess_env(django_db_blocker: object) -> dict[str, str]:
     env = dict(os.environ)
     # `python`, `gunicorn`, `rqworker` in child processes are this virtualenv's.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    if db["ENGINE"] == "django.db.backends.postgresql":
+    if connection.vendor == "postgresql":
         host = db.get("HOST") or "127.0.0.1"
         port = db.get("PORT") or 5432
         user = db.get("USER") or "postgres"
