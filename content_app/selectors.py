@@ -277,10 +277,17 @@ def favorite_films(*, user: Any) -> QuerySet[Film]:
     return films.order_by("-favorited_at")
 
 
-def favorite_ids(*, user: Any) -> list[int]:
-    return list(
-        Favorite.objects.filter(user=user).order_by("created_at").values_list("film_id", flat=True)
+# Read on every signed-in catalogue request (favourites laid over the cached list).
+_FAVORITE_IDS = CompiledLookup(
+    lambda user_id: (
+        Favorite.objects.filter(user_id=user_id).order_by("created_at", "pk").values_list("film_id")
     )
+)
+
+
+def favorite_ids(*, user: Any) -> list[int]:
+    """Ids of the films `user` marked as favourite, oldest first."""
+    return [film_id for (film_id,) in _FAVORITE_IDS.rows(user.pk)]
 
 
 def continue_watching(*, user: Any) -> QuerySet[Film]:

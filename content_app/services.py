@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from affea.errors import DomainError
+from content_app import selectors
 from content_app.models import Favorite, Film, WatchProgress
 from content_app.pipeline import film_processing_restart
 
@@ -26,9 +27,7 @@ def favorite_toggle(*, user: Any, film: Film) -> list[int]:
                 Favorite.objects.create(user=user, film=film)
         except IntegrityError:
             pass  # the concurrent request added it: the end state is the same
-    return list(
-        Favorite.objects.filter(user=user).order_by("created_at").values_list("film_id", flat=True)
-    )
+    return selectors.favorite_ids(user=user)
 
 
 def watch_progress_record(*, user: Any, film: Film, position: float) -> WatchProgress:

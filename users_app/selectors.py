@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import DEFAULT_DB_ALIAS
 
 from affea.db import CompiledLookup
-from content_app.models import Favorite
+from content_app.selectors import favorite_ids
 from users_app.models import User
 
 # Every authenticated request looks its user up by id, so that query is compiled once.
@@ -26,20 +26,11 @@ def user_email_exists(*, email: str) -> bool:
     return User.objects.filter(email__iexact=email.strip()).exists()
 
 
-def user_favorite_film_ids(*, user: User) -> list[int]:
-    """Return the ids of the films `user` marked as favourite, oldest first, in one query."""
-    return list(
-        Favorite.objects.filter(user=user)
-        .order_by("created_at", "pk")
-        .values_list("film_id", flat=True)
-    )
-
-
 def user_profile(*, user: User) -> dict[str, object]:
     """The account payload of login and `me` (API.md)."""
     return {
         "id": user.pk,
         "email": user.email,
         "username": user.display_name,
-        "favorite_videos": user_favorite_film_ids(user=user),
+        "favorite_videos": favorite_ids(user=user),
     }
