@@ -12,7 +12,7 @@ affea_bench_api, created if missing) or a temporary SQLite file if BENCH_DATABAS
 gunicorn runs with the project's gunicorn.conf.py (gthread), access log off, no worker
 recycling; the load comes
 from BENCH_CLIENTS keep-alive connections (default 8) in two client processes for
-BENCH_SECONDS (default 6) per endpoint, split into BENCH_ROUNDS (default 3) rounds. Each round
+BENCH_SECONDS (default 10) per endpoint, split into BENCH_ROUNDS (default 5) rounds. Each round
 measures the bare view and every endpoint back to back (and the bare view once more at the
 end), so a ratio compares rates taken under the same machine load: each round's ratio
 divides by the mean of the bare rates measured just before and just after it, and the
@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 FILMS = 24
 
