@@ -81,10 +81,6 @@ class FilmItemListView(generics.GenericAPIView[Film]):
         return items
 
 
-def _with_favorite(item: dict[str, Any], favorites: set[int]) -> dict[str, Any]:
-    return {**item, "is_favorite": item["id"] in favorites}
-
-
 class FilmListView(FilmItemListView):
     permission_classes = [CatalogueReadable]
 
@@ -100,18 +96,12 @@ class FilmListView(FilmItemListView):
         # viewer's favourites are laid over it.
         query = tuple((name, tuple(values)) for name, values in sorted(request.GET.lists()))
         key = ("films", request.scheme, request.get_host(), query)
-        payload, rendered = caching.cached_list(
-            key, lambda: self.payload(request, user=AnonymousUser())
-        )
-        if not request.user.is_authenticated:
-            if rendered is None:
-                return Response(payload)
-            return HttpResponse(rendered, content_type="application/json")
-        favorites = set(selectors.favorite_ids(user=request.user))
-        if isinstance(payload, dict):  # paginated
-            results = [_with_favorite(i, favorites) for i in payload["results"]]
-            return Response({**payload, "results": results})
-        return Response([_with_favorite(item, favorites) for item in payload])
+        films = caching.cached_list(key, lambda: self.payload(request, user=AnonymousUser()))
+        if request.user.is_authenticated:
+            body = films.json(set(selectors.favorite_ids(user=request.user)))
+        else:
+            body = films.anonymous_json
+        return HttpResponse(body, content_type="application/json")
 
     def films(self) -> QuerySet[Film]:
         query = FilmListQuerySerializer(data=self.request.query_params)

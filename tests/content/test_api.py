@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
 from content_app.models import Favorite, RenditionStatus, WatchProgress
@@ -360,3 +361,27 @@ def test_cached_list_shows_each_viewer_only_their_favourites(api: APIClient) -> 
     assert api.get("/api/content/").json()[0]["is_favorite"] is False
     api.force_authenticate(None)
     assert api.get("/api/content/").json()[0]["is_favorite"] is False
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("empty_list_cache")
+@pytest.mark.parametrize("query", ["", "?page=1&page_size=2"])
+def test_cached_list_for_a_signed_in_viewer_is_drfs_json_of_it_with_their_favourites(
+    api: APIClient, query: str
+) -> None:
+    for _ in range(3):
+        make_film()
+    anonymous = api.get(f"/api/content/{query}").json()
+    items = anonymous["results"] if isinstance(anonymous, dict) else anonymous
+    favourite = items[0]["id"]
+    fan = make_user()
+    Favorite.objects.create(user=fan, film_id=favourite)
+
+    api.force_authenticate(fan)
+    response = api.get(f"/api/content/{query}")
+
+    marked = [{**item, "is_favorite": item["id"] == favourite} for item in items]
+    expected = {**anonymous, "results": marked} if isinstance(anonymous, dict) else marked
+    assert response["Content-Type"] == "application/json"
+    assert response.content == JSONRenderer().render(expected)
+    assert [item["is_favorite"] for item in marked] == [True, False, False][: len(marked)]
