@@ -19,9 +19,10 @@ class CompiledLookup:
     """The SQL of `build(*ids)` compiled on first use; each call swaps in the ids and runs it.
 
     Django spends far longer compiling a queryset than PostgreSQL spends on an indexed
-    lookup. On every authenticated request (the JWT's user) and on video-url (the film's
-    renditions) that compilation dominated: measured on a 2-core machine, a user fetched
-    by primary key took 545 µs through `objects.get()` and 130-170 µs this way. The query
+    lookup. On the hot paths (the JWT's user on every authenticated request, video-url's
+    renditions, a signed-in viewer's favourites over the cached list) compilation
+    dominated: measured on a 2-core machine, a user fetched by primary key took 545 µs
+    through `objects.get()` and 130-170 µs this way. The query
     stays an ordinary queryset, so its rules live in one place; only the ids vary. Rows
     go through the compiler's converters, as the ORM's own rows do (SQLite needs them).
     Compiled state is per thread because a compiler holds its thread's connection.
