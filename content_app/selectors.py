@@ -140,16 +140,18 @@ def _shown_ready_renditions(film_id: int) -> QuerySet[Rendition]:
     return _ready_renditions(film_id).filter(_shown_to_viewers("film__"))
 
 
-PLAYBACK = ("quality", "media_key")
+_PLAYBACK_COLUMNS = ("quality", "media_key")
 
 # video-url is the hottest endpoint, so its queries are compiled once (affea.db). A
 # film's ready renditions are exactly what makes it playable, so `films_visible_to`'s
 # rule reduces to the film's own conditions here, joined instead of nested (PostgreSQL
 # plans the join in half the time).
 _READY_RENDITIONS = {
-    "staff": CompiledLookup(lambda film_id: _ready_renditions(film_id).values_list(*PLAYBACK)),
+    "staff": CompiledLookup(
+        lambda film_id: _ready_renditions(film_id).values_list(*_PLAYBACK_COLUMNS)
+    ),
     "viewer": CompiledLookup(
-        lambda film_id: _shown_ready_renditions(film_id).values_list(*PLAYBACK)
+        lambda film_id: _shown_ready_renditions(film_id).values_list(*_PLAYBACK_COLUMNS)
     ),
 }
 # The same viewer query with the account of a JWT that has not been looked up yet: its
@@ -162,7 +164,7 @@ _VIEWER_RENDITIONS_WITH_ACCOUNT = CompiledLookup(
                 get_user_model().objects.filter(pk=user_id, is_active=True).values("password")
             )
         )
-        .values_list(*PLAYBACK, "account_password")
+        .values_list(*_PLAYBACK_COLUMNS, "account_password")
     ),
     ids=2,
 )
@@ -177,9 +179,11 @@ def playable_renditions(*, user: Any, film_id: int) -> dict[str, str]:
 def viewer_renditions_with_account(
     *, film_id: int, user_id: int
 ) -> tuple[dict[str, str], str | None]:
-    """What `playable_renditions` gives a viewer, and the password hash of active account
-    `user_id` (None when inactive or gone), in one query; ({}, None) when nothing is shown
-    to viewers, whatever the account."""
+    """A viewer's `playable_renditions` and the password hash of account `user_id`, in one query.
+
+    The hash is None when the account is inactive or gone; ({}, None) when the film shows
+    viewers nothing, whatever the account.
+    """
     rows = _VIEWER_RENDITIONS_WITH_ACCOUNT.rows(film_id, user_id)
     if not rows:
         return {}, None
