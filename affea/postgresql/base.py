@@ -24,10 +24,9 @@ class DatabaseWrapper(PostgreSQLDatabaseWrapper):
         pgconn = self.connection.pgconn
         if pgconn.status != pq.ConnStatus.OK:
             return False
-        try:
-            readable, _, _ = select.select([pgconn.socket], [], [], 0)
-        except (OSError, ValueError):  # the socket is already gone
-            return False
-        if not readable:
+        # poll, not select: select refuses descriptors above 1023 in a busy process.
+        poller = select.poll()
+        poller.register(pgconn.socket, select.POLLIN)
+        if not poller.poll(0):
             return True
         return bool(super().is_usable())

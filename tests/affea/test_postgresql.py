@@ -7,6 +7,7 @@ import time
 import psycopg
 import pytest
 from django.db import close_old_connections, connection
+from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,10 +30,20 @@ def _backend_pid() -> int:
         return int(cursor.fetchone()[0])
 
 
-def test_an_idle_healthy_connection_is_usable() -> None:
+def test_an_idle_healthy_connection_is_usable_without_asking_the_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     connection.ensure_connection()
+    asked: list[bool] = []
+
+    def select_one(self: object) -> bool:
+        asked.append(True)
+        return True
+
+    monkeypatch.setattr(PostgreSQLDatabaseWrapper, "is_usable", select_one)
 
     assert connection.is_usable()
+    assert asked == []  # no `SELECT 1` round trip
 
 
 def test_a_connection_the_server_closed_is_replaced_when_the_next_request_starts() -> None:
