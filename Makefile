@@ -28,6 +28,10 @@ run: install
 	@scripts/ensure-system.sh ffmpeg ffprobe:ffmpeg
 	$(BIN)/python scripts/run_local.py
 
+# The suite runs against real PostgreSQL: this machine's (trust auth) unless DATABASE_URL
+# says otherwise. Its subprocess tests (worker, gunicorn, entrypoint) need a database that
+# other processes can open, which pytest's in-memory SQLite is not.
+test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/affea
 test: install
 	@scripts/ensure-system.sh ffmpeg ffprobe:ffmpeg nginx chromium
 	$(BIN)/ruff check .

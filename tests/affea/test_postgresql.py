@@ -9,7 +9,10 @@ import pytest
 from django.db import close_old_connections, connection
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's own backend"),
+]
 
 
 def _terminate_backend(pid: int) -> None:
