@@ -5,28 +5,48 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from botocore.exceptions import BotoCoreError
-from django.db import DatabaseError
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+from django.db import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from affea.errors import DomainError, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
-# Infrastructure failures become a clean 503 instead of a 500 with a stack trace.
-_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BotoCoreError, DatabaseError)
+# A service that cannot be reached right now: a clean 503 the client may retry. Any other
+# error (an IntegrityError, a bad query, a botocore parameter error) is a bug: DRF lets it
+# through and Django answers 500 and logs its traceback.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ConnectionClosedError,
+    ReadTimeoutError,
+)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Map domain errors and unavailable services to JSON; defer the rest to DRF."""
-    if isinstance(exc, _UNAVAILABLE):
-        logger.warning("service unavailable during %s: %s", context.get("view"), type(exc).__name__)
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        logger.warning(
+            "service unavailable during %s: %s: %s", context.get("view"), type(exc).__name__, exc
+        )
         exc = ServiceUnavailable()
     if isinstance(exc, DomainError):
+        set_rollback()  # as DRF does for the errors it answers itself
         headers = {"Retry-After": "5"} if exc.status == 503 else None
         return Response({"detail": exc.message}, status=exc.status, headers=headers)
     return drf_exception_handler(exc, context)
@@ -38,6 +58,10 @@ class OptionalPageNumberPagination(PageNumberPagination):
     page_size = 24
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # `schema` is the bare list's; without `?page=` that is the answer.
+        return {"oneOf": [schema, super().get_paginated_response_schema(schema)]}
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         if self.page_query_param not in request.query_params:

@@ -13,6 +13,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from affea.api import UNAVAILABLE_ERRORS
 from affea.storage import s3_client
 
 logger = logging.getLogger(__name__)
@@ -53,8 +54,15 @@ def health(request: HttpRequest) -> JsonResponse:
     for name, check in CHECKS.items():
         try:
             check()
-        except Exception as exc:  # noqa: BLE001 - any failure means "down"
-            logger.error("health check %s failed: %s: %s", name, type(exc).__name__, exc)
+        except Exception as exc:  # any failure means "down"
+            # A service out of reach is one line; anything else is a bug: its traceback.
+            logger.error(
+                "health check %s failed: %s: %s",
+                name,
+                type(exc).__name__,
+                exc,
+                exc_info=not isinstance(exc, UNAVAILABLE_ERRORS),
+            )
             components[name] = "unavailable"
         else:
             components[name] = "ok"

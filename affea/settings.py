@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import environ
 from boto3.s3.transfer import TransferConfig
@@ -17,11 +18,15 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-# A local .env (never committed) is read when present; real environment wins.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A local .env (never committed; `make run` writes its local services there) is read
+# when present; the real environment wins. AFFEA_ENV_FILE names another file, and empty
+# reads none (the test suite), so every process of a checkout shares one configuration.
+ENV_FILE: str = env.str("AFFEA_ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE:
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 # Local state of the quick run (SQLite, local media, SeaweedFS and Redis data).
-VAR_DIR = Path(env.str("AFFEA_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR = BASE_DIR / (env.str("AFFEA_VAR_DIR", default="") or "var")
 
 DEBUG: bool = env.bool("DEBUG", default=True)
 TESTING: bool = env.bool("AFFEA_TESTING", default=False)
@@ -36,6 +41,19 @@ def _required_in_production(name: str, value: str, *, insecure: tuple[str, ...] 
             f"{name} must be set to a production value when DEBUG is off (see .env.example)."
         )
     return value
+
+
+def _email_file_path(url: str) -> Path:
+    """Directory of a `filemail://` URL, read like a file URL.
+
+    `filemail:///srv/mail` is absolute, `filemail://var/mail` is relative to the project,
+    and a bare `filemail://` is var/mail. (django-environ drops the leading slash.)
+    """
+    parts = urlsplit(url)
+    written = unquote(parts.netloc + parts.path)
+    if not written:
+        return VAR_DIR / "mail"
+    return BASE_DIR / written  # an absolute path replaces BASE_DIR
 
 
 SECRET_KEY: str = _required_in_production(
@@ -121,22 +139,24 @@ DATABASES = {
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+IS_POSTGRES: bool = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if IS_POSTGRES:
     # Fail fast when PostgreSQL is down instead of hanging a worker for minutes.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
         "DB_CONNECT_TIMEOUT", default=5
     )
-    if env.bool("DB_PREPARED_STATEMENTS", default=True):
-        # Bind parameters on the server and let psycopg prepare a statement after its
-        # fifth run on a connection: PostgreSQL then skips planning, which costs more
-        # than running the small indexed lookups of the hot endpoints (pgbench on this
-        # project's queries: 0.163 ms -> 0.053 ms for video-url's). Turn off behind a
-        # pooler in transaction mode (PgBouncer without max_prepared_statements).
-        DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
-IS_POSTGRES: bool = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-if IS_POSTGRES:
-    # Django's backend with a health check that costs no round trip (affea/postgresql).
-    DATABASES["default"]["ENGINE"] = "affea.postgresql"
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run`'s web and worker write the same file at once. WAL lets readers go on
+    # beside a writer; BEGIN IMMEDIATE takes the write lock when a transaction starts,
+    # where waiting is safe, instead of failing a read-then-write transaction on the spot
+    # ("database is locked"); the timeout is how long a writer waits for the lock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 
 # --- Redis: queues, cache, throttling -------------------------------------------
 
@@ -235,8 +255,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Email ----------------------------------------------------------------------
 
-_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+_email_url: str = env.str("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+_email = environ.Env.email_url_config(_email_url)
 EMAIL_BACKEND: str = _email["EMAIL_BACKEND"]
+if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":
+    EMAIL_FILE_PATH: Path = _email_file_path(_email_url)
 EMAIL_HOST: str = _email.get("EMAIL_HOST", "localhost")
 EMAIL_PORT: int = _email.get("EMAIL_PORT", 25)
 EMAIL_HOST_USER: str = _email.get("EMAIL_HOST_USER", "")
@@ -358,9 +381,7 @@ ACCOUNT_THROTTLE_RATES: dict[str, dict[str, tuple[int, int]]] = {
 FFMPEG_BINARY: str = env.str("FFMPEG_BINARY", default="ffmpeg")
 FFPROBE_BINARY: str = env.str("FFPROBE_BINARY", default="ffprobe")
 FFMPEG_PRESET: str = env.str("FFMPEG_PRESET", default="veryfast")
-# A running pipeline job refreshes a heartbeat this often (seconds x 1/3); work whose
-# heartbeat has lapsed and whose job is not waiting in a queue is re-enqueued.
-PIPELINE_HEARTBEAT_SECONDS: int = env.int("PIPELINE_HEARTBEAT_SECONDS", default=60)
+# How often the reconciler re-enqueues processing that Redis lost (content_app.pipeline).
 PIPELINE_RECONCILE_INTERVAL: int = env.int("PIPELINE_RECONCILE_INTERVAL", default=120)
 
 # --- Catalogue and playback -----------------------------------------------------

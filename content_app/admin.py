@@ -13,9 +13,11 @@ from django.utils.html import format_html
 from django.utils.text import slugify
 
 from affea.errors import DomainError
-from content_app import pipeline, services
+from content_app import services
+from content_app.catalogue_cache import catalogue_changed
 from content_app.media.probe import VIDEO_EXTENSIONS
 from content_app.models import Category, Film, ProcessingState, Rendition, RenditionStatus
+from content_app.pipeline import film_images_overridden, film_processing_restart
 
 _validate_video_extension = FileExtensionValidator(
     allowed_extensions=list(VIDEO_EXTENSIONS),
@@ -31,6 +33,19 @@ class CategoryAdmin(admin.ModelAdmin):
     list_editable = ("order",)
     prepopulated_fields = {"slug": ("name",)}
     search_fields = ("name",)
+
+    # Film items carry their category's name: a change shows on every cached list.
+    def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        catalogue_changed()
+
+    def delete_model(self, request: HttpRequest, obj: Category) -> None:
+        super().delete_model(request, obj)
+        catalogue_changed()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Category]) -> None:
+        super().delete_queryset(request, queryset)
+        catalogue_changed()
 
 
 class FilmForm(forms.ModelForm):
@@ -190,17 +205,30 @@ class FilmAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Film, form: Any, change: bool) -> None:
         if not change:
             obj.save()
-            return
-        # Only what the editor changed is written, so a save never overwrites the state
-        # that a worker recorded while the form was being processed.
-        model_fields = {f.name for f in Film._meta.concrete_fields}
-        changed = [name for name in form.changed_data if name in model_fields]
-        images = [name for name in ("thumbnail", "poster") if name in changed]
-        previous = Film.objects.filter(pk=obj.pk).values(*images).first() if images else None
-        if changed:
-            obj.save(update_fields=[*changed, "updated_at"])
-        if previous:
-            pipeline.film_images_overridden(film=obj, previous=previous)
+        else:
+            # Only what the editor changed is written, so a save never overwrites the state
+            # that a worker recorded while the form was being processed.
+            model_fields = {f.name for f in Film._meta.concrete_fields}
+            changed = [name for name in form.changed_data if name in model_fields]
+            images = [name for name in ("thumbnail", "poster") if name in changed]
+            previous = Film.objects.filter(pk=obj.pk).values(*images).first() if images else None
+            if changed:
+                obj.save(update_fields=[*changed, "updated_at"])
+                catalogue_changed()
+            if previous:
+                film_images_overridden(film=obj, previous=previous)
+        # Started here, so the page staff land on shows it; the job the save enqueued then
+        # finds this source already started and does nothing.
+        if "source" in form.changed_data:
+            film_processing_restart(film=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Film) -> None:
+        super().delete_model(request, obj)
+        catalogue_changed()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Film]) -> None:
+        super().delete_queryset(request, queryset)
+        catalogue_changed()
 
     def _apply(
         self, request: HttpRequest, queryset: QuerySet[Film], service: Any, verb: str

@@ -144,6 +144,20 @@ class Rendition(models.Model):
     size = models.PositiveBigIntegerField(null=True, blank=True, help_text="Bytes.")
     media_key = models.CharField(max_length=500, blank=True)
     playlist_key = models.CharField(max_length=500, blank=True)
+    # What HLS playlists need, recorded from FFmpeg's output when the rendition is made
+    # (content_app.media.packaging), so serving a playlist reads nothing from storage.
+    hls_codecs = models.CharField(max_length=100, blank=True, help_text="RFC 6381 CODECS.")
+    hls_bandwidth = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Peak segment bit rate, bits per second."
+    )
+    hls_average_bandwidth = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Average segment bit rate, bits per second."
+    )
+    hls_init_length = models.PositiveIntegerField(null=True, blank=True)
+    hls_init_offset = models.PositiveBigIntegerField(null=True, blank=True)
+    hls_segments = models.JSONField(
+        default=list, blank=True, help_text="[duration s, length, offset] of each segment."
+    )
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -1,24 +1,20 @@
 """Short-lived URLs to media objects, so video bytes never pass through Django.
 
 Three modes, chosen by settings: CloudFront signed URLs when a key pair is configured,
-S3 presigned URLs (Signature V4) otherwise, and Django-signed URLs to a Range-capable
-view when `STORAGE_BACKEND=local`.
+S3 presigned URLs (botocore, Signature V4, for the endpoint browsers reach) otherwise, and
+Django-signed URLs to a Range-capable view when `STORAGE_BACKEND=local`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
-import boto3
-from botocore.credentials import ReadOnlyCredentials
 from botocore.signers import CloudFrontSigner
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -26,14 +22,11 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework_simplejwt.models import TokenUser
 
 from affea.errors import DomainError, NotFound, ServiceUnavailable
 from affea.storage import s3_client
-from content_app import selectors
 from content_app.media.objects import content_type_for
 from content_app.models import QUALITY_HEIGHTS, Film, Rendition, RenditionStatus
-from users_app.authentication import account_for_token, token_matches_password, token_user_id
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -68,98 +61,16 @@ def playback_ttl(film: Film) -> int:
 # --- S3 presigning ----------------------------------------------------------------
 
 
-def _uri_encode(value: str, *, safe: str = "-_.~") -> str:
-    return quote(value, safe=safe)
-
-
-class S3Presigner:
-    """Signature V4 query-string signing for GET, done locally in about 20 µs.
-
-    botocore's `generate_presigned_url` walks endpoint rulesets and event hooks on every
-    call (about 0.4 ms); the host, path prefix and region it resolves never change for a
-    process, so they are taken once from `s3_client()` and each URL is only an HMAC.
-    """
-
-    _PROBE_KEY = "affea-presign-probe"
-
-    def __init__(self, client: Any, bucket: str, credentials: Any) -> None:
-        probe = client.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": self._PROBE_KEY}, ExpiresIn=60
-        )
-        parts = urlsplit(probe)
-        self.origin = f"{parts.scheme}://{parts.netloc}"
-        self.host = parts.netloc
-        self.path_prefix = parts.path[: -len(self._PROBE_KEY)]  # "/bucket/" or "/"
-        self.region: str = client.meta.region_name or "us-east-1"
-        self._credentials = credentials
-        self._signing_keys: dict[tuple[str, str], bytes] = {}
-
-    def _signing_key(self, secret: str, date: str) -> bytes:
-        cached = self._signing_keys.get((secret, date))
-        if cached is None:
-            key = ("AWS4" + secret).encode()
-            for part in (date, self.region, "s3", "aws4_request"):
-                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-            self._signing_keys = {(secret, date): key}  # one day's key is all we need
-            cached = key
-        return cached
-
-    def presign(
-        self, key: str, *, expires_in: int, content_type: str | None = None, now: datetime
-    ) -> str:
-        creds: ReadOnlyCredentials = self._credentials.get_frozen_credentials()
-        amz_date = now.strftime("%Y%m%dT%H%M%SZ")
-        date = amz_date[:8]
-        scope = f"{date}/{self.region}/s3/aws4_request"
-        # Names and most values are plain ASCII already; only these may need escaping.
-        params = {
-            "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
-            "X-Amz-Credential": _uri_encode(f"{creds.access_key}/{scope}"),
-            "X-Amz-Date": amz_date,
-            "X-Amz-Expires": str(expires_in),
-            "X-Amz-SignedHeaders": "host",
-        }
-        if creds.token:
-            params["X-Amz-Security-Token"] = _uri_encode(creds.token)
-        if content_type:
-            params["response-content-type"] = _uri_encode(content_type)
-        query = "&".join(f"{name}={value}" for name, value in sorted(params.items()))
-        path = self.path_prefix + _uri_encode(key, safe="-_.~/")
-        canonical = f"GET\n{path}\n{query}\nhost:{self.host}\n\nhost\nUNSIGNED-PAYLOAD"
-        to_sign = (
-            f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n"
-            f"{hashlib.sha256(canonical.encode()).hexdigest()}"
-        )
-        signature = hmac.new(
-            self._signing_key(creds.secret_key or "", date), to_sign.encode(), hashlib.sha256
-        ).hexdigest()
-        return f"{self.origin}{path}?{query}&X-Amz-Signature={signature}"
-
-
-class _StaticCredentials:
-    def __init__(self, access_key: str, secret_key: str) -> None:
-        self._frozen = ReadOnlyCredentials(access_key, secret_key, None)
-
-    def get_frozen_credentials(self) -> ReadOnlyCredentials:
-        return self._frozen
-
-
-@lru_cache(maxsize=4)
-def _presigner(endpoint: str | None, bucket: str, access_key: str) -> S3Presigner:
-    # Keyed on the settings that shape a URL, so a changed configuration gets a new one.
-    if access_key and settings.AWS_SECRET_ACCESS_KEY:
-        credentials: Any = _StaticCredentials(access_key, settings.AWS_SECRET_ACCESS_KEY)
-    else:
-        # No keys in settings: the provider chain (environment, instance role) refreshes.
-        credentials = boto3.session.Session().get_credentials()
-        if credentials is None:
-            raise ServiceUnavailable("No credentials are configured for object storage.")
-    return S3Presigner(s3_client(), bucket, credentials)
-
-
-def s3_presigner() -> S3Presigner:
-    return _presigner(
-        settings.AWS_S3_ENDPOINT_URL, settings.AWS_STORAGE_BUCKET_NAME, settings.AWS_ACCESS_KEY_ID
+def s3_presigned_url(key: str, *, expires_in: int) -> str:
+    """Presign a GET of `key` for browsers: signed for the public endpoint they can reach."""
+    return s3_client(public=True).generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": settings.AWS_STORAGE_BUCKET_NAME,
+            "Key": key,
+            "ResponseContentType": content_type_for(key),
+        },
+        ExpiresIn=expires_in,
     )
 
 
@@ -197,7 +108,7 @@ def _cloudfront_signer() -> CloudFrontSigner:
 
 def cloudfront_url(key: str, *, expires_at: datetime) -> str:
     domain = settings.CLOUDFRONT_DOMAIN.removeprefix("https://").rstrip("/")
-    resource = f"https://{domain}/{_uri_encode(key, safe='-_.~/')}"
+    resource = f"https://{domain}/{quote(key, safe='-_.~/')}"
     return _cloudfront_signer().generate_presigned_url(resource, date_less_than=expires_at)
 
 
@@ -236,10 +147,6 @@ def signed_media_url(
     """Return a URL that fetches storage object `key` (with Range support) until it expires."""
     lifetime = min(MAX_URL_TTL, ttl or settings.AWS_QUERYSTRING_EXPIRE)
     now = timezone.now().astimezone(UTC).replace(microsecond=0)
-    return _sign(key, lifetime, now, request)
-
-
-def _sign(key: str, lifetime: int, now: datetime, request: HttpRequest | None) -> SignedURL:
     expires_at = now + timedelta(seconds=lifetime)
     if settings.STORAGE_BACKEND == "local":
         token = local_media_token(key, expires_at=expires_at)
@@ -247,52 +154,12 @@ def _sign(key: str, lifetime: int, now: datetime, request: HttpRequest | None) -
         return SignedURL(_absolute(path, request), expires_at)
     if cloudfront_enabled():
         return SignedURL(cloudfront_url(key, expires_at=expires_at), expires_at)
-    url = s3_presigner().presign(
-        key, expires_in=lifetime, content_type=content_type_for(key), now=now
-    )
-    return SignedURL(url, expires_at)
-
-
-IMAGE_URL_WINDOW = 600
-
-
-@lru_cache(maxsize=8192)
-def _stable_url(key: str, window_start: int, lifetime: int, mode: tuple[Any, ...]) -> str:
-    now = datetime.fromtimestamp(window_start, UTC)
-    return _sign(key, lifetime, now, None).url
-
-
-@lru_cache(maxsize=8192)
-def _stable_local_path(key: str, window_start: int, lifetime: int) -> str:
-    expires_at = datetime.fromtimestamp(window_start + lifetime, UTC)
-    token = local_media_token(key, expires_at=expires_at)
-    return reverse("content:local-media", kwargs={"token": token})
-
-
-def image_window() -> int:
-    """Start of the current image-URL window (seconds since the epoch)."""
-    return int(timezone.now().timestamp()) // IMAGE_URL_WINDOW * IMAGE_URL_WINDOW
+    return SignedURL(s3_presigned_url(key, expires_in=lifetime), expires_at)
 
 
 def image_url(key: str, *, request: HttpRequest | None = None) -> str:
-    """A signed URL for a catalogue image that stays the same for ten minutes.
-
-    Lists show dozens of images: signing each once per window (not per request) keeps
-    lists fast, and a stable URL lets browsers cache the image. It is always valid for
-    at least the playback TTL.
-    """
-    window = image_window()
-    lifetime = min(MAX_URL_TTL, settings.AWS_QUERYSTRING_EXPIRE + IMAGE_URL_WINDOW)
-    if settings.STORAGE_BACKEND == "local":
-        return _absolute(_stable_local_path(key, window, lifetime), request)
-    # The mode is part of the cache key so a changed configuration never serves old URLs.
-    mode = (
-        settings.AWS_S3_ENDPOINT_URL,
-        settings.AWS_STORAGE_BUCKET_NAME,
-        settings.AWS_ACCESS_KEY_ID,
-        settings.CLOUDFRONT_DOMAIN if cloudfront_enabled() else "",
-    )
-    return _stable_url(key, window, lifetime, mode)
+    """Return a signed URL of a catalogue image, valid for the playback TTL."""
+    return signed_media_url(key, request=request).url
 
 
 def choose_quality(available: dict[str, str], quality: str | None) -> tuple[str, str]:
@@ -318,24 +185,6 @@ def rendition_for(film: Film, quality: str | None) -> Rendition:
     }
     chosen, _ = choose_quality({q: r.media_key for q, r in ready.items()}, quality)
     return ready[chosen]
-
-
-def viewer_renditions(*, user: Any, token: Any, film_id: int) -> dict[str, str]:
-    """{quality: media key} the viewer may play of a film: `selectors.playable_renditions`.
-
-    A `TokenUser` (CookieJWTAuthentication's `defer_account`) is an account not yet checked: one
-    query checks it and reads the renditions a viewer sees. Only when that finds nothing
-    (a bad account, or a film only staff may see) is the account checked on its own,
-    which answers 401 or lets staff see their unpublished films.
-    """
-    if isinstance(user, TokenUser):
-        renditions, password = selectors.viewer_renditions_with_account(
-            film_id=film_id, user_id=token_user_id(token)
-        )
-        if password is not None and token_matches_password(token, password):
-            return renditions
-        user = account_for_token(token)
-    return selectors.playable_renditions(user=user, film_id=film_id)
 
 
 def video_url(

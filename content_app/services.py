@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from affea.errors import DomainError
 from content_app import selectors
+from content_app.catalogue_cache import catalogue_changed
 from content_app.models import Favorite, Film, WatchProgress
 from content_app.pipeline import film_processing_restart
 
@@ -55,6 +56,8 @@ def film_publish(*, film: Film) -> bool:
         is_published=True, published_at=Coalesce(F("published_at"), Value(now))
     )
     film.refresh_from_db(fields=["is_published", "published_at"])
+    if changed:
+        catalogue_changed()
     return bool(changed)
 
 
@@ -62,6 +65,8 @@ def film_unpublish(*, film: Film) -> bool:
     """Withdraw `film` from viewers; return whether anything changed."""
     changed = Film.objects.filter(pk=film.pk, is_published=True).update(is_published=False)
     film.is_published = False
+    if changed:
+        catalogue_changed()
     return bool(changed)
 
 

@@ -1,4 +1,4 @@
-"""Film signals: a new or replaced source starts processing; deletes clean storage up."""
+"""Film signals: they only enqueue, after commit — processing of a saved source, clean-up."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from content_app import pipeline
 from content_app.models import Film
+from content_app.pipeline import enqueue_cleanup, enqueue_source_saved, film_prefix
 
 _CHANGED = "_affea_source_changed_from"
 
@@ -35,13 +35,16 @@ def film_source_process(sender: type[Film], instance: Film, raw: bool, **kwargs:
         return
     previous = getattr(instance, _CHANGED)
     delattr(instance, _CHANGED)
-    pipeline.film_processing_restart(film=instance, stale_keys=[previous])
+    if previous != instance.source.name:
+        enqueue_cleanup([previous])
+    # The job starts processing unless the saver (the admin) already did.
+    enqueue_source_saved(instance)
 
 
 @receiver(post_delete, sender=Film, dispatch_uid="content_film_storage_cleanup")
 def film_storage_cleanup(sender: type[Film], instance: Film, **kwargs: Any) -> None:
     # Every object of a film lives under its prefix: sources, renditions, images.
-    pipeline.enqueue_cleanup(
+    enqueue_cleanup(
         keys=[instance.source.name, instance.thumbnail.name, instance.poster.name],
-        prefixes=[pipeline.film_prefix(instance)],
+        prefixes=[film_prefix(instance)],
     )

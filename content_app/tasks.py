@@ -5,6 +5,10 @@ from __future__ import annotations
 from content_app import pipeline
 
 
+def process_saved_source(film_id: int, source: str, version: int) -> None:
+    pipeline.film_source_saved(film_id=film_id, source=source, version=version)
+
+
 def probe_film(film_id: int, version: int) -> None:
     pipeline.film_probe(film_id=film_id, version=version)
 

@@ -14,10 +14,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from content_app import selectors, services
-from content_app.models import QUALITY_HEIGHTS, Film, RenditionStatus, WatchProgress
+from content_app.models import QUALITY_HEIGHTS, Film, RenditionStatus
 from content_app.playback import image_url
+from users_app.models import User
 
 PAGE_SIZE = 24
+
+
+def _signed_in(request: HttpRequest) -> User:
+    # Only called behind login_required.
+    assert isinstance(request.user, User)
+    return request.user
 
 
 def _with_images(films: Iterable[Film], request: HttpRequest) -> list[Film]:
@@ -37,9 +44,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     search = request.GET.get("q", "").replace("\x00", "")[:200]
     category = request.GET.get("category", "").replace("\x00", "")[:100]
-    films = selectors.with_card_data(
-        selectors.film_list(user=request.user, category=category, search=search), request.user
-    )
+    films = selectors.film_list(user=request.user, category=category, search=search)
     page = Paginator(films, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -66,10 +71,7 @@ def film_detail(request: HttpRequest, slug: str) -> HttpResponse:
         (r.quality for r in film.renditions.all() if r.status == RenditionStatus.READY),
         key=QUALITY_HEIGHTS.__getitem__,
     )
-    position = 0.0
-    if request.user.is_authenticated:
-        progress = WatchProgress.objects.filter(user=request.user, film=film).first()
-        position = progress.position if progress else 0.0
+    position = selectors.watch_position(user=request.user, film=film)
     return render(
         request,
         "content_app/film_detail.html",
@@ -98,16 +100,14 @@ def favorite_toggle(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def favorites(request: HttpRequest) -> HttpResponse:
-    films = selectors.with_card_data(selectors.favorite_films(user=request.user), request.user)
+    films = selectors.favorite_films(user=_signed_in(request))
     return render(request, "content_app/favorites.html", {"films": _with_images(films, request)})
 
 
 @login_required
 @require_GET
 def continue_watching(request: HttpRequest) -> HttpResponse:
-    films = selectors.with_card_data(selectors.continue_watching(user=request.user), request.user)[
-        : PAGE_SIZE * 2
-    ]
+    films = selectors.continue_watching(user=_signed_in(request))[: PAGE_SIZE * 2]
     return render(
         request, "content_app/continue_watching.html", {"films": _with_images(films, request)}
     )

@@ -1,8 +1,9 @@
 """`make run`: the whole platform on this machine, stopped together with Ctrl-C.
 
-Starts what is missing (Redis on loopback, SeaweedFS as S3), migrates, seeds a demo
-staff account, category and film, then runs web and worker from the Procfile through
-honcho. Everything this script started is stopped when it exits.
+Starts what is missing (Redis on loopback, SeaweedFS as S3), records the services it
+uses in .env for manage.py commands run beside it, migrates, seeds a demo staff account,
+category and film, then runs web and worker from the Procfile through honcho.
+Everything this script started is stopped when it exits.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from affea.localdev import (  # noqa: E402 - the project root must be importable first
+import environ  # noqa: E402 - the project root must be importable first
+
+from affea.localdev import (  # noqa: E402
     SeaweedS3,
     port_open,
     start_redis,
@@ -25,8 +29,6 @@ from affea.localdev import (  # noqa: E402 - the project root must be importable
     stop_process,
 )
 
-# Local state (SQLite, SeaweedFS and Redis data); AFFEA_VAR_DIR moves it elsewhere.
-VAR = Path(os.environ.get("AFFEA_VAR_DIR", ROOT / "var"))
 PYTHON = sys.executable
 
 # Local defaults; anything already in the environment (or .env) wins.
@@ -42,29 +44,83 @@ DEFAULTS = {
     "SITE_URL": "http://127.0.0.1:8000",
 }
 
+# What `make run` records in .env, so `manage.py shell`, `createsuperuser` or `migrate`
+# run beside it reach the same database, Redis, storage and mail directory.
+SHARED_KEYS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "STORAGE_BACKEND",
+    "S3_ENDPOINT_URL",
+    "S3_BUCKET",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
+    "EMAIL_URL",
+    "AFFEA_VAR_DIR",  # only when set: local storage's media live under it
+)
+
+_ENV_FILE_HEADER = """\
+# Written by `make run` (scripts/run_local.py): the local services it uses, so that
+# manage.py commands run beside it reach the same ones. Edit freely: a name already
+# here is never written again. Not for docker compose, which needs its own values.
+"""
+
 
 def log(message: str) -> None:
     print(f"[affea] {message}", flush=True)
 
 
-def load_env() -> dict[str, str]:
-    env = dict(os.environ)
-    dotenv = ROOT / ".env"
-    if dotenv.exists():
-        for line in dotenv.read_text().splitlines():
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                key, value = line.split("=", 1)
-                env.setdefault(key.strip(), value.strip().strip("'\""))
+def env_file_path(environ_: Mapping[str, str]) -> Path | None:
+    """The .env that settings read (AFFEA_ENV_FILE, empty for none), as affea/settings.py."""
+    value = environ_.get("AFFEA_ENV_FILE", str(ROOT / ".env"))
+    return Path(value) if value else None
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The names and values of `path` as settings see them (django-environ's parser)."""
+
+    class _Parsed(environ.Env):
+        ENVIRON: dict[str, str] = {}
+
+    _Parsed.read_env(path)  # a missing file reads as empty
+    return dict(_Parsed.ENVIRON)
+
+
+def load_env(environ_: Mapping[str, str], env_file: Path | None) -> dict[str, str]:
+    """Environment first, then .env, then the local defaults (SQLite and mail under var/)."""
+    env = dict(environ_)
+    if env_file:
+        for key, value in read_env_file(env_file).items():
+            env.setdefault(key, value)
     for key, value in DEFAULTS.items():
         env.setdefault(key, value)
+    var = var_dir(env)
+    env.setdefault("DATABASE_URL", f"sqlite:///{var / 'affea.sqlite3'}")
+    env.setdefault("EMAIL_URL", f"filemail://{var / 'mail'}")
     env["DJANGO_SETTINGS_MODULE"] = "affea.settings"
     # The Procfile says `python` and `gunicorn`: they must be this virtualenv's.
     env["PATH"] = f"{Path(PYTHON).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
 
 
-def ensure_redis(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
+def var_dir(env: Mapping[str, str]) -> Path:
+    """Local state (SQLite, mail, SeaweedFS and Redis data); AFFEA_VAR_DIR moves it."""
+    return (ROOT / (env.get("AFFEA_VAR_DIR") or "var")).resolve()
+
+
+def write_env_file(path: Path, env: Mapping[str, str]) -> list[str]:
+    """Append the shared local settings that `path` does not name yet; return their names."""
+    existing = read_env_file(path)
+    missing = [key for key in SHARED_KEYS if key not in existing and key in env]
+    if missing:
+        text = path.read_text() if path.exists() else ""
+        if text:
+            text = text.rstrip("\n") + "\n\n"
+        block = _ENV_FILE_HEADER + "".join(f"{key}={env[key]}\n" for key in missing)
+        path.write_text(text + block)
+    return missing
+
+
+def ensure_redis(env: dict[str, str], var: Path) -> subprocess.Popen[bytes] | None:
     """Use the Redis at REDIS_URL; start one on loopback only when none answers there."""
     url = urlparse(env["REDIS_URL"])
     host, port = url.hostname or "127.0.0.1", url.port or 6379
@@ -74,14 +130,14 @@ def ensure_redis(env: dict[str, str]) -> subprocess.Popen[bytes] | None:
     if host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit(f"Redis at {host}:{port} does not answer; fix REDIS_URL or start it.")
     subprocess.run([str(ROOT / "scripts/ensure-system.sh"), "redis-server"], check=True)
-    log(f"Starting redis-server on 127.0.0.1:{port} (data in {VAR / 'redis'}).")
+    log(f"Starting redis-server on 127.0.0.1:{port} (data in {var / 'redis'}).")
     try:
-        return start_redis(port=port, data_dir=VAR / "redis")
+        return start_redis(port=port, data_dir=var / "redis")
     except RuntimeError as exc:
-        sys.exit(f"{exc}; see {VAR / 'redis' / 'redis.log'}.")
+        sys.exit(f"{exc}; see {var / 'redis' / 'redis.log'}.")
 
 
-def ensure_s3(env: dict[str, str]) -> SeaweedS3 | None:
+def ensure_s3(env: dict[str, str], var: Path) -> SeaweedS3 | None:
     """Start SeaweedFS for a local endpoint; a remote S3 endpoint is used as it is."""
     if env["STORAGE_BACKEND"] != "s3":
         return None
@@ -92,12 +148,12 @@ def ensure_s3(env: dict[str, str]) -> SeaweedS3 | None:
     port = endpoint.port or 8333
     if port_open("127.0.0.1", port):
         sys.exit(f"Port {port} is taken: is another `make run` still running? Stop it first.")
-    log(f"Starting SeaweedFS S3 on 127.0.0.1:{port} (data in {VAR / 'seaweed'}).")
+    log(f"Starting SeaweedFS S3 on 127.0.0.1:{port} (data in {var / 'seaweed'}).")
     origins = sorted(
         {env["SITE_URL"], *filter(None, env.get("CORS_ALLOWED_ORIGINS", "").split(","))}
     )
     return start_seaweed(
-        VAR / "seaweed",
+        var / "seaweed",
         bucket=env["S3_BUCKET"],
         access_key=env["S3_ACCESS_KEY_ID"],
         secret_key=env["S3_SECRET_ACCESS_KEY"],
@@ -115,18 +171,22 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 
 
 def main() -> int:
-    env = load_env()
-    VAR.mkdir(exist_ok=True)
+    env_file = env_file_path(os.environ)
+    env = load_env(os.environ, env_file)
+    var = var_dir(env)
+    var.mkdir(parents=True, exist_ok=True)
     started: list[subprocess.Popen[bytes]] = []
     seaweed: SeaweedS3 | None = None
     # Ctrl-C reaches every process in the terminal's group; honcho stops web and
     # worker, and we stop the services we started once they are gone.
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
-        redis_process = ensure_redis(env)
+        redis_process = ensure_redis(env, var)
         if redis_process:
             started.append(redis_process)
-        seaweed = ensure_s3(env)
+        seaweed = ensure_s3(env, var)
+        if env_file and (written := write_env_file(env_file, env)):
+            log(f"Wrote {', '.join(written)} to {env_file}: manage.py commands use them too.")
         manage(env, "migrate", "--noinput")
         # As in production; it also spares whitenoise's warning about a missing STATIC_ROOT.
         manage(env, "collectstatic", "--noinput", "--verbosity", "0")
@@ -140,6 +200,7 @@ def main() -> int:
         log(f"  RQ queues   {site}/admin/django_rq/dashboard/")
         if seaweed:
             log(f"  S3          {seaweed.endpoint_url}  (bucket {seaweed.bucket})")
+        log(f"  mail        {env['EMAIL_URL']}")
         log("Press Ctrl-C to stop everything.")
         honcho = Path(PYTHON).parent / "honcho"
         procfile = str(ROOT / "Procfile")

@@ -18,46 +18,11 @@ class CategorySerializer(serializers.ModelSerializer[Category]):
         fields = ("id", "name", "slug")
 
 
-def film_items(rows: list[dict[str, Any]], *, request: Any) -> list[dict[str, Any]]:
-    """Film items (the shape FilmSerializer documents) from `selectors.film_item_rows` rows.
-
-    Built by hand: a ModelSerializer over 24 films costs several times the queries.
-    """
-    staff = bool(request is not None and request.user.is_staff)
-    items = []
-    for row in rows:
-        image = row["thumbnail"] or row["poster"]
-        poster = row["poster"] or row["thumbnail"]
-        item = {
-            "id": row["id"],
-            "slug": row["slug"],
-            "created_at": row["created_at"],
-            "title": row["title"],
-            "description": row["description"],
-            "category": row["category_name"],
-            "duration": row["duration"],
-            "image_file": image_url(image, request=request) if image else None,
-            # The uploaded original is never exposed: players use video-url or HLS.
-            "video_file": None,
-            "converted_files": row["converted_files"],
-            "processing_state": row["processing_state"],
-            "processing_error": (row["processing_error"] or None) if staff else None,
-            "is_favorite": bool(row["is_favorite"]),
-            "poster_file": image_url(poster, request=request) if poster else None,
-            "year": row["year"],
-            "director": row["director"],
-            "credits": row["credits"],
-            "published_at": row["published_at"],
-            "is_featured": row["is_featured"],
-        }
-        if "position" in row:
-            item["position"] = row["position"]
-        items.append(item)
-    return items
-
-
 class FilmSerializer(serializers.ModelSerializer[Film]):
-    """The film item of API.md, for the schema; responses are built by `film_items`."""
+    """The film item of API.md (lists, detail, favourites): one serializer for responses and schema.
+
+    Expects films from `selectors.with_card_data` (category, renditions and `is_favorite`).
+    """
 
     category = serializers.SerializerMethodField()
     image_file = serializers.SerializerMethodField()

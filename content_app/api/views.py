@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -23,8 +21,7 @@ from rest_framework.views import APIView
 
 from affea.api import OptionalPageNumberPagination
 from affea.errors import DomainError
-from content_app import hls, playback, selectors, services
-from content_app.api import caching
+from content_app import catalogue_cache, hls, playback, selectors, services
 from content_app.api.serializers import (
     CategorySerializer,
     ContinueWatchingSerializer,
@@ -34,10 +31,9 @@ from content_app.api.serializers import (
     ProgressSerializer,
     VideoURLQuerySerializer,
     VideoURLSerializer,
-    film_items,
 )
-from content_app.models import QUALITY_HEIGHTS, Category, Film, RenditionStatus
-from users_app.authentication import CookieJWTAuthentication, OriginSessionAuthentication
+from content_app.models import Category, Film
+from users_app.models import User
 
 PLAYLIST_HEADERS = {"Cache-Control": "private, no-store"}
 
@@ -58,27 +54,16 @@ def _visible_film(request: Request, pk: int) -> Film:
     return film
 
 
-class FilmItemListView(generics.GenericAPIView[Film]):
+def _list_cache_seconds() -> int:
+    # Cached items carry signed image URLs: an entry must expire well before they do.
+    return max(1, settings.AWS_QUERYSTRING_EXPIRE // 5)
+
+
+class FilmItemListView(generics.ListAPIView[Film]):
     """A list of film items, bare or paginated with ?page= (OptionalPageNumberPagination)."""
 
     serializer_class = FilmSerializer
     pagination_class = OptionalPageNumberPagination
-    extra_fields: tuple[str, ...] = ()
-
-    def films(self) -> QuerySet[Film]:
-        raise NotImplementedError
-
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
-        return Response(self.payload(request, user=request.user))
-
-    def payload(self, request: Request, *, user: Any) -> Any:
-        rows_query = selectors.film_item_rows(self.films(), user=user, extra=self.extra_fields)
-        page = self.paginate_queryset(rows_query)
-        rows = selectors.attach_converted_files(list(page if page is not None else rows_query))
-        items = film_items(rows, request=request)
-        if page is not None:
-            return self.get_paginated_response(items).data
-        return items
 
 
 class FilmListView(FilmItemListView):
@@ -89,40 +74,50 @@ class FilmListView(FilmItemListView):
         parameters=[FilmListQuerySerializer],
         summary="List the films this viewer may see (bare list; paginated with ?page=)",
     )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
-        if selectors.sees_every_film(request.user):
-            return Response(self.payload(request, user=request.user))
-        # Everyone else sees what an anonymous visitor sees: that list is cached, and a
-        # viewer's favourites are laid over it.
-        query = tuple((name, tuple(values)) for name, values in sorted(request.GET.lists()))
-        key = ("films", request.scheme, request.get_host(), query)
-        films = caching.cached_list(key, lambda: self.payload(request, user=AnonymousUser()))
-        if request.user.is_authenticated:
-            body = films.json(set(selectors.favorite_ids(user=request.user)))
-        else:
-            body = films.anonymous_json
-        return HttpResponse(body, content_type="application/json")
-
-    def films(self) -> QuerySet[Film]:
-        query = FilmListQuerySerializer(data=self.request.query_params)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        query = FilmListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return selectors.film_list(
-            user=self.request.user,
-            category=query.validated_data.get("category"),
-            search=query.validated_data.get("search"),
+        filters = {"category": query.validated_data.get("category")}
+        search = query.validated_data.get("search")
+        if selectors.sees_every_film(request.user) or search:
+            # Staff lists differ per state; free-text searches rarely repeat.
+            return Response(self._payload(request.user, **filters, search=search))
+        # Every viewer sees the same films: the anonymous list is shared by all web
+        # processes until the catalogue changes, and a viewer's favourites are laid over it.
+        parts = (request.scheme, request.get_host(), sorted(request.GET.lists()))
+        anonymous = catalogue_cache.cached(
+            "film-list",
+            parts,
+            lambda: self._payload(AnonymousUser(), **filters),
+            timeout=_list_cache_seconds(),
         )
+        if not request.user.is_authenticated:
+            return Response(anonymous)
+        return Response(_mark_favorites(anonymous, set(selectors.favorite_ids(user=request.user))))
+
+    def _payload(self, user: selectors.Viewer, **filters: str | None) -> Any:
+        films = selectors.film_list(user=user, **filters)
+        page = self.paginate_queryset(films)
+        if page is None:
+            return self.get_serializer(films, many=True).data
+        return self.get_paginated_response(self.get_serializer(page, many=True).data).data
 
 
-class FilmDetailView(APIView):
+def _mark_favorites(payload: Any, favorites: set[int]) -> Any:
+    if isinstance(payload, dict):
+        return {**payload, "results": _mark_favorites(payload["results"], favorites)}
+    return [{**item, "is_favorite": True} if item["id"] in favorites else item for item in payload]
+
+
+class FilmDetailView(generics.RetrieveAPIView[Film]):
+    serializer_class = FilmSerializer
     permission_classes = [CatalogueReadable]
 
-    @extend_schema(responses={200: FilmSerializer})
-    def get(self, request: Request, pk: int) -> Response:
-        films = selectors.films_visible_to(request.user).filter(pk=pk)
-        rows = list(selectors.film_item_rows(films, user=request.user))
-        if not rows:
+    def get_object(self) -> Film:
+        film = selectors.film_get(user=self.request.user, pk=self.kwargs["pk"])
+        if film is None:
             raise NotFound("No such film.")
-        return Response(film_items(selectors.attach_converted_files(rows), request=request)[0])
+        return film
 
 
 class CategoryListView(generics.ListAPIView[Category]):
@@ -152,8 +147,8 @@ class FavoriteToggleView(APIView):
 class FavoriteListView(FilmItemListView):
     permission_classes = [IsAuthenticated]
 
-    def films(self) -> QuerySet[Film]:
-        return selectors.favorite_films(user=self.request.user)
+    def get_queryset(self) -> QuerySet[Film]:
+        return selectors.favorite_films(user=self.request.user)  # type: ignore[arg-type]
 
 
 class ProgressView(APIView):
@@ -177,10 +172,9 @@ class ProgressView(APIView):
 class ContinueWatchingView(FilmItemListView):
     serializer_class = ContinueWatchingSerializer
     permission_classes = [IsAuthenticated]
-    extra_fields = ("position",)
 
-    def films(self) -> QuerySet[Film]:
-        return selectors.continue_watching(user=self.request.user)
+    def get_queryset(self) -> QuerySet[Film]:
+        return selectors.continue_watching(user=self.request.user)  # type: ignore[arg-type]
 
 
 class _FirstRendererNegotiation(BaseContentNegotiation):
@@ -195,12 +189,6 @@ class _FirstRendererNegotiation(BaseContentNegotiation):
 
 class VideoURLView(APIView):
     permission_classes = [IsAuthenticated]
-    # One format: skip parsing Accept headers on the hottest endpoint.
-    content_negotiation_class = _FirstRendererNegotiation
-
-    def get_authenticators(self) -> list[BaseAuthentication]:
-        # The account behind a JWT is checked by the view's own query (viewer_renditions).
-        return [CookieJWTAuthentication(defer_account=True), OriginSessionAuthentication()]
 
     @extend_schema(
         parameters=[VideoURLQuerySerializer],
@@ -208,15 +196,16 @@ class VideoURLView(APIView):
         summary="A short-lived URL that streams one rendition with Range requests",
     )
     def get(self, request: Request, pk: int) -> Response:
-        quality = request.query_params.get("quality")
-        if quality is not None and quality not in QUALITY_HEIGHTS:
-            raise ValidationError({"quality": [f"Use one of {', '.join(QUALITY_HEIGHTS)}."]})
-        renditions = playback.viewer_renditions(user=request.user, token=request.auth, film_id=pk)
-        signed = playback.video_url(renditions=renditions, quality=quality, request=request)
-        return Response(
-            {"url": signed.url, "quality": signed.quality, "expires_at": signed.expires_at},
-            headers={"Cache-Control": "private, no-store"},
+        query = VideoURLQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        renditions = selectors.playable_renditions(user=request.user, film_id=pk)
+        signed = playback.video_url(
+            renditions=dict(renditions.values_list("quality", "media_key")),
+            quality=query.validated_data.get("quality"),
+            request=request,
         )
+        body = VideoURLSerializer(signed).data
+        return Response(body, headers={"Cache-Control": "private, no-store"})
 
 
 class _PlaylistRenderer(BaseRenderer):
@@ -238,17 +227,16 @@ class HLSMasterView(APIView):
 
     @extend_schema(responses=_PLAYLIST_SCHEMA, summary="HLS master playlist over ready renditions")
     def get(self, request: Request, pk: int) -> HttpResponse:
-        film = selectors.film_get(user=request.user, pk=pk)
-        if film is None:
-            raise NotFound("No such film.")
-        ready = [
-            r for r in film.renditions.all() if r.status == RenditionStatus.READY and r.media_key
-        ]
-        if not ready:
-            raise NotFound("No playable rendition of this film.")
+        renditions = list(
+            selectors.playable_renditions(user=request.user, film_id=pk)
+            .select_related("film")
+            .defer("hls_segments")  # the master needs only codecs, bandwidth and size
+        )
+        if not renditions:
+            raise NotFound("No such film, or nothing of it is playable.")
         # IsAuthenticated guarantees a saved user here.
-        token = hls.variant_token_for(film, int(request.user.pk or 0))
-        return _playlist_response(hls.master_playlist(renditions=ready, token=token))
+        token = hls.variant_token_for(renditions[0].film, int(request.user.pk or 0))
+        return _playlist_response(hls.master_playlist(renditions=renditions, token=token))
 
 
 class HLSVariantView(APIView):
@@ -267,15 +255,18 @@ class HLSVariantView(APIView):
     def get(self, request: Request, pk: str, quality: str) -> HttpResponse:
         film_id = int(pk)  # a regex route: the captured id arrives as text
         user_id = hls.variant_token_user(request.query_params.get("token", ""), film_id=film_id)
-        user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+        user = User.objects.filter(pk=user_id, is_active=True).first()
         if user is None:
             raise DomainError("This playlist link is invalid.", status=403)
-        film = selectors.film_get(user=user, pk=film_id)
-        if film is None:
-            raise NotFound("No such film.")
-        rendition = playback.rendition_for(film, quality)
-        signed = playback.signed_media_url(
-            rendition.media_key, ttl=playback.playback_ttl(film), request=request
+        rendition = (
+            selectors.playable_renditions(user=user, film_id=film_id)
+            .filter(quality=quality)
+            .select_related("film")
+            .first()
         )
-        info = hls.rendition_info(rendition)
-        return _playlist_response(hls.variant_playlist(info=info, media_url=signed.url))
+        if rendition is None:
+            raise NotFound("No such film, or this quality is not playable.")
+        signed = playback.signed_media_url(
+            rendition.media_key, ttl=playback.playback_ttl(rendition.film), request=request
+        )
+        return _playlist_response(hls.variant_playlist(rendition=rendition, media_url=signed.url))

@@ -27,8 +27,6 @@ CONTENT_TYPES: dict[str, str] = {
 
 
 def content_type_for(key: str) -> str:
-    # posixpath, not PurePosixPath: this runs for every URL signed, and PurePosixPath
-    # took a quarter of the signing time.
     return CONTENT_TYPES.get(posixpath.splitext(key)[1].lower(), "application/octet-stream")
 
 

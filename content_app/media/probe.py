@@ -62,26 +62,33 @@ def _looks_like_iso_media(path: Path) -> bool:
     return head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
 
 
-def probe(path: Path) -> ProbeResult:
-    """Describe the video at `path`; raise MediaError when it cannot become renditions."""
-    if path.stat().st_size == 0:
-        raise MediaError("The uploaded file is empty (0 bytes).")
+def run_ffprobe(path: Path, entries: str, *, what: str) -> subprocess.CompletedProcess[bytes]:
+    """Run ffprobe on the local file `path` for `entries`, as JSON; MediaError on a timeout."""
     args = [
         settings.FFPROBE_BINARY,
         "-v", "error",
         "-protocol_whitelist", "file",
-        "-show_entries",
-        "format=duration,format_name:stream=index,codec_type,codec_name,width,height,duration"
-        ":stream_tags=rotate:stream_side_data=rotation",
+        "-show_entries", entries,
         "-of", "json",
         str(path),
     ]  # fmt: skip
     try:
-        done = subprocess.run(args, capture_output=True, timeout=PROBE_TIMEOUT_SECONDS, check=False)
+        return subprocess.run(args, capture_output=True, timeout=PROBE_TIMEOUT_SECONDS, check=False)
     except subprocess.TimeoutExpired as exc:
         raise MediaError(
-            f"ffprobe could not read the file within {PROBE_TIMEOUT_SECONDS} s."
+            f"ffprobe could not read {what} within {PROBE_TIMEOUT_SECONDS} s."
         ) from exc
+
+
+def probe(path: Path) -> ProbeResult:
+    """Describe the video at `path`; raise MediaError when it cannot become renditions."""
+    if path.stat().st_size == 0:
+        raise MediaError("The uploaded file is empty (0 bytes).")
+    entries = (
+        "format=duration,format_name:stream=index,codec_type,codec_name,width,height,duration"
+        ":stream_tags=rotate:stream_side_data=rotation"
+    )
+    done = run_ffprobe(path, entries, what="the file")
     stderr = done.stderr.decode("utf-8", "replace")
     if done.returncode != 0:
         if "moov atom not found" in stderr and not _looks_like_iso_media(path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,101 @@ def test_env_example_documents_every_variable_settings_read() -> None:
     )
 
     assert read - documented == set()
+
+
+@pytest.mark.parametrize(
+    ("url", "directory"),
+    [
+        ("filemail:///srv/affea/mail", Path("/srv/affea/mail")),
+        ("filemail://var/outbox", ROOT / "var" / "outbox"),
+        ("filemail://", None),  # var/mail of this checkout (or AFFEA_VAR_DIR)
+    ],
+)
+def test_a_filemail_url_names_the_directory_mail_is_written_to(
+    url: str, directory: Path | None
+) -> None:
+    from django.conf import settings
+
+    from affea.settings import _email_file_path
+
+    assert _email_file_path(url) == (directory or settings.VAR_DIR / "mail")
+
+
+_SEND_MAIL = """
+import django
+django.setup()
+from django.core.mail import send_mail
+send_mail("Confirm your account", "Open the link.", None, ["viewer@example.com"])
+"""
+
+
+def test_email_url_filemail_writes_each_mail_to_a_file_there(tmp_path: Path) -> None:
+    outbox = tmp_path / "mail"
+    env = {
+        **os.environ,
+        "EMAIL_URL": f"filemail://{outbox}",
+        "DJANGO_SETTINGS_MODULE": "affea.settings",
+    }
+
+    subprocess.run([sys.executable, "-c", _SEND_MAIL], cwd=ROOT, env=env, check=True, timeout=60)
+
+    (written,) = outbox.iterdir()
+    assert "Subject: Confirm your account" in written.read_text()
+    assert "viewer@example.com" in written.read_text()
+
+
+# Read then write in one transaction, as an admin save or a pipeline step does: the case
+# where SQLite's default deferred transactions fail at once with "database is locked".
+_WRITER = """
+import sys, time
+from pathlib import Path
+import django
+django.setup()
+from datetime import timedelta
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.utils import timezone
+
+name, go = sys.argv[1], Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.01)
+for i in range(50):
+    with transaction.atomic():
+        Session.objects.filter(session_key__startswith=name).count()
+        time.sleep(0.002)  # the other process commits meanwhile
+        Session.objects.create(
+            session_key=f"{name}-{i:03d}", session_data="x",
+            expire_date=timezone.now() + timedelta(days=1),
+        )
+"""
+
+
+def test_two_processes_write_the_same_sqlite_file_at_once_without_locking_errors(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "affea.sqlite3"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "DJANGO_SETTINGS_MODULE": "affea.settings",
+    }
+    migrate = manage("migrate", "sessions", "--noinput", env=env)
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    go = tmp_path / "go"
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, name, str(go)],
+            cwd=ROOT,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("web", "worker")
+    ]
+    go.touch()  # both have set Django up and wait for this: they write at the same time
+    errors = [writer.communicate(timeout=120)[1] for writer in writers]
+
+    assert [writer.returncode for writer in writers] == [0, 0], errors
+    with sqlite3.connect(database) as check:
+        assert check.execute("SELECT count(*) FROM django_session").fetchone() == (100,)
+        assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)

@@ -1,8 +1,8 @@
 """Catalogue factories: films with READY renditions packaged exactly as the pipeline does.
 
-Renditions are made once per test session with FFmpeg from a tiny lavfi source and
-packaged as one fragmented MP4 with a byte-range HLS playlist (`-hls_flags single_file`),
-then uploaded to the test S3 under a key of the film, so playback runs on real objects.
+Renditions are made once per test session from a tiny lavfi source with the pipeline's own
+FFmpeg command and described by the pipeline's own `describe_rendition`, so their rows hold
+exactly what the worker records; `upload=True` also puts the files in the test S3.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from content_app.catalogue_cache import catalogue_changed
+from content_app.media.ffmpeg import MEDIA_NAME, PLAYLIST_NAME, rendition_args, run_ffmpeg
+from content_app.media.ladder import Rung, ladder_for
+from content_app.media.packaging import describe_rendition
 from content_app.models import Category, Film, Rendition, RenditionStatus
 from users_app.models import User
 
 CLIP_SECONDS = 6
-# Small frames keep encoding well under a second per rendition.
-SIZES = {"120p": (212, 120), "360p": (640, 360), "720p": (1280, 720), "1080p": (1920, 1080)}
 _counter = itertools.count(1)
 
 
@@ -35,8 +37,7 @@ _counter = itertools.count(1)
 class Packaged:
     media: Path
     playlist: Path
-    width: int
-    height: int
+    fields: dict[str, object]  # what the pipeline records: `describe_rendition(out_dir)`
 
 
 @lru_cache(maxsize=1)
@@ -46,29 +47,32 @@ def _workdir() -> Path:
     return path
 
 
+def _rung(quality: str) -> Rung:
+    return next(r for r in ladder_for(1920, 1080) if r.quality == quality)
+
+
 @cache
 def packaged(quality: str) -> Packaged:
-    """Encode and package one rendition of the test clip (once per session and quality)."""
-    width, height = SIZES[quality]
+    """Encode one rendition of the test clip as the pipeline does (once per session and quality)."""
+    rung = _rung(quality)
     out = _workdir() / quality
     out.mkdir(exist_ok=True)
+    # A source at the rung's own size keeps encoding well under a second per rendition.
+    source = out / "source.mp4"
+    size = f"{rung.width}x{rung.height}"
     subprocess.run(
         [
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=24:duration={CLIP_SECONDS}",
-            "-f", "lavfi", "-i", f"sine=frequency=440:duration={CLIP_SECONDS}",
-            "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-            "-g", "48", "-keyint_min", "48", "-sc_threshold", "0",
-            "-c:a", "aac", "-b:a", "64k", "-shortest",
-            "-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod",
-            "-hls_segment_type", "fmp4", "-hls_flags", "single_file",
-            "-hls_segment_filename", str(out / f"{quality}.mp4"),
-            str(out / f"{quality}.m3u8"),
+            "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=24:duration={CLIP_SECONDS}",
+            "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={CLIP_SECONDS}",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+            "-c:a", "aac", "-b:a", "64k", "-shortest", str(source),
         ],
         check=True,
         timeout=120,
     )  # fmt: skip
-    return Packaged(out / f"{quality}.mp4", out / f"{quality}.m3u8", width, height)
+    run_ffmpeg(rendition_args(source, out, rung, progress=False), timeout=120)
+    return Packaged(out / MEDIA_NAME, out / PLAYLIST_NAME, describe_rendition(out))
 
 
 def make_user(*, staff: bool = False, email: str | None = None, password: str = "pw") -> User:  # noqa: S107
@@ -78,7 +82,10 @@ def make_user(*, staff: bool = False, email: str | None = None, password: str = 
 
 def make_category(name: str | None = None) -> Category:
     name = name or f"Category {next(_counter)}"
-    return Category.objects.create(name=name, slug=name.lower().replace(" ", "-"))
+    category, _ = Category.objects.get_or_create(
+        name=name, defaults={"slug": name.lower().replace(" ", "-")}
+    )
+    return category
 
 
 def make_film(
@@ -111,24 +118,29 @@ def make_film(
             f"films/{film.uuid}/images/thumb.jpg", ContentFile(b"\xff\xd8\xff\xe0fakejpeg")
         )
         film.save(update_fields=["thumbnail"])
+    ready = status == RenditionStatus.READY
     for quality in qualities:
-        media_key = f"films/{film.uuid}/renditions/{quality}.mp4"
-        playlist_key = f"films/{film.uuid}/renditions/{quality}.m3u8"
-        width, height = SIZES[quality]
+        media_key = f"films/{film.uuid}/renditions/{quality}/{MEDIA_NAME}"
+        playlist_key = f"films/{film.uuid}/renditions/{quality}/{PLAYLIST_NAME}"
+        files = packaged(quality)
         if upload:
-            files = packaged(quality)
             with files.media.open("rb") as handle:
                 media_key = default_storage.save(media_key, File(handle))
             with files.playlist.open("rb") as handle:
                 playlist_key = default_storage.save(playlist_key, File(handle))
+        rung = _rung(quality)
+        # Only a finished rendition has its packaging recorded, as in the pipeline.
+        recorded = files.fields if ready else {"width": rung.width, "height": rung.height}
         Rendition.objects.create(
             film=film,
             quality=quality,
             status=status,
-            width=width,
-            height=height,
-            media_key=media_key if status == RenditionStatus.READY else "",
-            playlist_key=playlist_key if status == RenditionStatus.READY else "",
-            finished_at=now if status == RenditionStatus.READY else None,
+            media_key=media_key if ready else "",
+            playlist_key=playlist_key if ready else "",
+            size=files.media.stat().st_size if ready else None,
+            finished_at=now if ready else None,
+            **recorded,
         )
+    # As the write services do: lists cached before this film no longer apply.
+    catalogue_changed()
     return film

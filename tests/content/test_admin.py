@@ -77,9 +77,12 @@ def test_changelist_search_and_state_filter(staff_client):
     assert "Film 1<" not in body
 
 
-def test_upload_through_the_add_form_stores_under_a_generated_key_and_enqueues(
-    staff_client, make_video
-):
+def _probe_jobs() -> list[str]:
+    queue = django_rq.get_queue("default")
+    return [job.id for job in queue.jobs if job.func_name == "content_app.tasks.probe_film"]
+
+
+def test_upload_through_the_add_form_stores_under_a_generated_key(staff_client, make_video):
     with make_video().open("rb") as video:
         response = staff_client.post(
             reverse("admin:content_app_film_add"),
@@ -89,8 +92,38 @@ def test_upload_through_the_add_form_stores_under_a_generated_key_and_enqueues(
     film = Film.objects.get(title="Uploaded")
     assert film.slug == "uploaded"
     assert (film.source.name or "").startswith(f"films/{film.uuid}/source-")
-    assert film.processing_state == ProcessingState.PENDING
-    assert django_rq.get_queue("default").count == 1
+    assert (film.processing_state, film.source_version) == (ProcessingState.PENDING, 1)
+
+
+def test_admin_upload_starts_processing_once(staff_client, make_video, run_jobs):
+    with make_video().open("rb") as video:
+        staff_client.post(
+            reverse("admin:content_app_film_add"),
+            {"title": "Once", "slug": "once", "source": video, **INLINE_EMPTY},
+        )
+    film = Film.objects.get(slug="once")
+    assert _probe_jobs() == [f"film-{film.pk}-v1-probe"]
+    run_jobs()  # the job the save enqueued finds processing of this source started
+    film.refresh_from_db()
+    assert (film.processing_state, film.source_version) == (ProcessingState.READY, 1)
+
+
+def test_replacing_the_source_in_the_change_form_restarts_processing_once(
+    staff_client, make_video, upload, run_jobs
+):
+    film = Film.objects.create(title="Swap", slug="swap", source=upload(make_video()))
+    run_jobs()
+    url = reverse("admin:content_app_film_change", args=[film.pk])
+    with make_video(seconds=3.0).open("rb") as video:
+        response = staff_client.post(
+            url, {"title": "Swap", "slug": "swap", "source": video, **INLINE_EMPTY}
+        )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert _probe_jobs() == [f"film-{film.pk}-v2-probe"]
+    run_jobs()
+    film.refresh_from_db()
+    assert (film.processing_state, film.source_version) == (ProcessingState.READY, 2)
+    assert film.duration == pytest.approx(3.0, abs=0.2)
 
 
 def test_upload_of_a_non_video_extension_is_refused_with_a_message(staff_client):
@@ -167,12 +200,12 @@ def test_publish_and_unpublish_actions(staff_client):
 
 def test_reprocess_action_restarts_processing(staff_client, make_video, upload):
     film = Film.objects.create(title="Again", slug="again", source=upload(make_video()))
-    django_rq.get_queue("default").empty()
+    django_rq.get_queue("default").empty()  # its saved-source job never ran
     response = _action(staff_client, "reprocess", [film])
     assert "Reprocessing 1 film(s)." in response.content.decode()
     film.refresh_from_db()
-    assert film.source_version == 2
-    assert django_rq.get_queue("default").count == 1
+    assert film.source_version == 1
+    assert _probe_jobs() == [f"film-{film.pk}-v1-probe"]
 
 
 def test_reprocess_action_reports_a_film_without_source(staff_client):

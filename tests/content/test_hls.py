@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 from datetime import timedelta
 
 import pytest
+import redis
 import requests
+from django.conf import settings
+from django.core.cache import caches
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 from content_app import hls
-from content_app.hls import mp4_codecs, parse_media_playlist
+from content_app.media.packaging import parse_playlist
+from content_app.models import Film
 from tests.content.factories import CLIP_SECONDS, make_film, make_user, packaged
 
 MASTER = "/api/content/{}/hls/master.m3u8"
@@ -34,11 +40,17 @@ def _variant_path(film_id: int, uri: str) -> str:
     return f"/api/content/{film_id}/hls/{uri}"
 
 
+def _master(api: APIClient, film: Film) -> str:
+    response = api.get(MASTER.format(film.pk))
+    assert response.status_code == 200, response.content
+    return response.content.decode()
+
+
 @pytest.mark.django_db
-def test_master_lists_every_ready_rendition_with_bandwidth_resolution_codecs(
+def test_master_lists_every_ready_rendition_from_its_stored_packaging(
     viewer_api: APIClient,
 ) -> None:
-    film = make_film(qualities=("120p", "360p"), upload=True)
+    film = make_film(qualities=("360p", "120p"), upload=True)
 
     response = viewer_api.get(MASTER.format(film.pk))
 
@@ -47,14 +59,24 @@ def test_master_lists_every_ready_rendition_with_bandwidth_resolution_codecs(
     assert response["Cache-Control"] == "private, no-store"
     text = response.content.decode()
     infs = [line for line in text.splitlines() if line.startswith("#EXT-X-STREAM-INF:")]
-    assert len(infs) == 2
-    assert "RESOLUTION=212x120" in infs[0]
-    assert "RESOLUTION=640x360" in infs[1]
-    for inf in infs:
-        assert re.search(r"BANDWIDTH=\d+", inf)
-        assert re.search(r'CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"', inf)
-    uris = _variant_uris(text)
-    assert [u.split("?token=")[0] for u in uris] == ["120p.m3u8", "360p.m3u8"]
+    low, high = film.renditions.get(quality="120p"), film.renditions.get(quality="360p")
+    for inf, rendition in zip(infs, (low, high), strict=True):
+        assert f"BANDWIDTH={rendition.hls_bandwidth}," in inf
+        assert f"AVERAGE-BANDWIDTH={rendition.hls_average_bandwidth}," in inf
+        assert f"RESOLUTION={rendition.width}x{rendition.height}," in inf
+        assert f'CODECS="{rendition.hls_codecs}"' in inf
+        assert re.search(r'CODECS="avc1\.64[0-9a-f]{4},mp4a\.40\.2"', inf)
+    assert (low.width, low.height, high.width, high.height) == (214, 120, 640, 360)
+    assert [u.split("?token=")[0] for u in _variant_uris(text)] == ["120p.m3u8", "360p.m3u8"]
+
+
+@pytest.mark.django_db
+def test_master_and_variant_read_nothing_from_storage(viewer_api: APIClient) -> None:
+    film = make_film(qualities=("120p", "360p"), upload=False)  # no objects in the bucket
+
+    [low, _] = _variant_uris(_master(viewer_api, film))
+
+    assert Client().get(_variant_path(film.pk, low)).status_code == 200
 
 
 @pytest.mark.django_db
@@ -77,29 +99,124 @@ def test_master_needs_a_viewer_and_a_visible_film(viewer_api: APIClient) -> None
 
 
 @pytest.mark.django_db
+def test_master_leaves_out_a_ready_rendition_made_before_packaging_was_stored(
+    viewer_api: APIClient,
+) -> None:
+    film = make_film(qualities=("120p", "360p"), upload=True)
+    film.renditions.filter(quality="360p").update(
+        hls_codecs="", hls_bandwidth=None, hls_init_length=None, hls_segments=[]
+    )
+
+    text = _master(viewer_api, film)
+
+    assert [u.split("?")[0] for u in _variant_uris(text)] == ["120p.m3u8"]
+    video = viewer_api.get(f"/api/content/video-url/{film.pk}/", {"quality": "360p"})
+    assert video.status_code == 200
+
+
+@pytest.mark.django_db
+def test_master_without_any_stored_packaging_is_404(viewer_api: APIClient) -> None:
+    film = make_film(qualities=("120p",))
+    film.renditions.update(hls_codecs="", hls_segments=[])
+
+    assert viewer_api.get(MASTER.format(film.pk)).status_code == 404
+
+
+def _byte_ranges(variant: str) -> list[tuple[int, int]]:
+    init = re.search(r'#EXT-X-MAP:URI="[^"]+",BYTERANGE="(\d+)@(\d+)"', variant)
+    assert init
+    ranges = re.findall(r"#EXT-X-BYTERANGE:(\d+)@(\d+)", variant)
+    return [(int(init[1]), int(init[2])), *((int(n), int(o)) for n, o in ranges)]
+
+
+@pytest.mark.django_db
+def test_variant_byte_ranges_are_the_ones_ffmpeg_wrote(viewer_api: APIClient) -> None:
+    film = make_film(qualities=("360p",), upload=True)
+    [uri] = _variant_uris(_master(viewer_api, film))
+
+    text = Client().get(_variant_path(film.pk, uri)).content.decode()
+
+    written = parse_playlist(packaged("360p").playlist.read_text())
+    assert _byte_ranges(text) == [
+        (written.init_length, written.init_offset),
+        *((s.length, s.offset) for s in written.segments),
+    ]
+    durations = [float(d) for d in re.findall(r"#EXTINF:([\d.]+),", text)]
+    assert durations == pytest.approx([s.duration for s in written.segments])
+
+
+@pytest.mark.django_db
 def test_variant_points_at_the_fmp4_with_byte_ranges_that_s3_serves(
     viewer_api: APIClient,
 ) -> None:
     film = make_film(qualities=("360p",), upload=True)
-    [uri] = _variant_uris(viewer_api.get(MASTER.format(film.pk)).content.decode())
+    [uri] = _variant_uris(_master(viewer_api, film))
 
     response = Client().get(_variant_path(film.pk, uri))
 
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-store"
     text = response.content.decode()
-    assert "#EXT-X-ENDLIST" in text
-    init_match = re.search(r'#EXT-X-MAP:URI="([^"]+)",BYTERANGE="(\d+)@(\d+)"', text)
-    assert init_match
-    ranges = [tuple(map(int, r)) for r in re.findall(r"#EXT-X-BYTERANGE:(\d+)@(\d+)", text)]
-    assert len(ranges) == 2
-    media_url = _variant_uris(text)[0]
-    for length, offset in [(int(init_match[2]), int(init_match[3])), *ranges]:
+    data = packaged("360p").media.read_bytes()
+    [media_url] = set(_variant_uris(text))
+    for length, offset in _byte_ranges(text):
         part = requests.get(
             media_url, headers={"Range": f"bytes={offset}-{offset + length - 1}"}, timeout=10
         )
         assert part.status_code == 206
-        assert len(part.content) == length
+        assert part.content == data[offset : offset + length]
+
+
+@pytest.mark.django_db
+def test_variant_is_a_vod_playlist_as_hls_js_reads_it(viewer_api: APIClient) -> None:
+    film = make_film(qualities=("120p",), upload=True)
+    [uri] = _variant_uris(_master(viewer_api, film))
+
+    lines = Client().get(_variant_path(film.pk, uri)).content.decode().splitlines()
+
+    assert lines[0] == "#EXTM3U"
+    assert lines[-1] == "#EXT-X-ENDLIST"
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in lines
+    [target] = [int(x.split(":")[1]) for x in lines if x.startswith("#EXT-X-TARGETDURATION:")]
+    durations = [float(x[8:].rstrip(",")) for x in lines if x.startswith("#EXTINF:")]
+    assert target >= max(math.ceil(d) for d in durations)
+    # The init section is declared before the first segment, and every URI is absolute.
+    assert next(i for i, x in enumerate(lines) if x.startswith("#EXT-X-MAP:")) < next(
+        i for i, x in enumerate(lines) if x.startswith("#EXTINF:")
+    )
+    assert all(u.startswith("http") for u in _variant_uris("\n".join(lines)))
+
+
+@pytest.fixture
+def redis_down(settings) -> None:
+    """Point the cache and the queues at a port where nothing listens."""
+    unreachable = "redis://127.0.0.1:1/0"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": unreachable,
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    settings.RQ_QUEUES = {"default": {"URL": unreachable}}
+    with pytest.raises(redis.exceptions.ConnectionError):
+        caches["default"].get("anything")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("redis_down")
+def test_playback_answers_with_redis_down() -> None:
+    film = make_film(qualities=("120p", "360p"), upload=True)
+    api = APIClient()
+    api.cookies[settings.JWT_ACCESS_COOKIE] = str(AccessToken.for_user(make_user()))
+
+    video = api.get(f"/api/content/video-url/{film.pk}/")
+    master = api.get(MASTER.format(film.pk))
+
+    assert video.status_code == 200
+    assert master.status_code == 200
+    [low, _] = _variant_uris(master.content.decode())
+    assert Client().get(_variant_path(film.pk, low)).status_code == 200
 
 
 @pytest.mark.django_db
@@ -144,26 +261,6 @@ def test_variant_of_a_film_taken_down_after_the_master_is_404(viewer_api: APICli
     assert Client().get(_variant_path(film.pk, uri)).status_code == 404
 
 
-def test_playlist_parser_reads_ffmpeg_single_file_packaging() -> None:
-    (init_length, init_offset), segments = parse_media_playlist(
-        packaged("120p").playlist.read_text()
-    )
-
-    assert init_offset == 0
-    assert segments[0].offset == init_length
-    assert sum(s.duration for s in segments) == pytest.approx(CLIP_SECONDS, abs=0.1)
-
-
-def test_codecs_are_read_from_the_init_section() -> None:
-    files = packaged("360p")
-    (length, offset), _ = parse_media_playlist(files.playlist.read_text())
-
-    codecs, width, height = mp4_codecs(files.media.read_bytes()[offset : offset + length])
-
-    assert re.fullmatch(r"avc1\.64[0-9a-f]{4},mp4a\.40\.2", codecs)  # libx264 High profile
-    assert (width, height) == (640, 360)
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_ffmpeg_plays_the_master_playlist_end_to_end(live_server, client: Client) -> None:
@@ -187,7 +284,7 @@ def test_ffmpeg_plays_the_master_playlist_end_to_end(live_server, client: Client
     assert result.returncode == 0, result.stderr[-2000:]
     log = result.stderr
     requested = set(re.findall(r"HLS request for url '[^']*', offset (\d+)", log))
-    _, segments = parse_media_playlist(packaged("120p").playlist.read_text())
+    segments = parse_playlist(packaged("120p").playlist.read_text()).segments
     assert {str(s.offset) for s in segments} <= requested
     decoded = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", log)[-1]
     seconds = int(decoded[0]) * 3600 + int(decoded[1]) * 60 + float(decoded[2])

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
-from content_app import pipeline, services
+from content_app import pipeline, services, tasks
 from content_app.media import objects
 from content_app.models import Film, ProcessingState, Rendition, RenditionStatus
 
@@ -40,6 +40,11 @@ def test_new_film_becomes_ready_with_ladder_thumbnail_and_poster(make_video, upl
     assert sorted(renditions) == ["120p", "360p"]
     assert (renditions["360p"].width, renditions["360p"].height) == (640, 360)
     assert all(r.status == RenditionStatus.READY and r.size for r in renditions.values())
+    # What HLS playlists need is recorded from FFmpeg's output (content_app.media.packaging).
+    assert renditions["360p"].hls_codecs.startswith("avc1.")
+    assert renditions["360p"].hls_codecs.endswith(",mp4a.40.2")
+    assert renditions["360p"].hls_bandwidth
+    assert renditions["360p"].hls_segments
     assert film.thumbnail_generated
     assert film.poster_generated
 
@@ -79,6 +84,34 @@ def test_processing_is_enqueued_only_after_commit(make_video, upload):
     assert queue.count == 1
 
 
+def test_source_changed_outside_the_admin_is_processed_by_a_job(make_video, upload, run_jobs):
+    film = Film.objects.create(title="Shell", slug="shell", source=upload(make_video()))
+    film.refresh_from_db()
+    film.source = upload(make_video(seconds=3.0), name="from-a-script.mp4")
+    film.save()
+    funcs = [job.func_name for job in django_rq.get_queue("default").jobs]
+    assert funcs.count("content_app.tasks.process_saved_source") == 2
+    assert "content_app.tasks.probe_film" not in funcs
+    assert film.source_version == 0  # nothing restarted in the saving process
+    run_jobs()
+    film.refresh_from_db()
+    assert film.processing_state == ProcessingState.READY
+    assert film.source_version == 1  # the first source's job found it replaced and did nothing
+    assert film.duration == pytest.approx(3.0, abs=0.2)
+
+
+def test_saved_source_job_does_nothing_once_processing_of_it_has_started(make_video, upload):
+    film = Film.objects.create(title="Once", slug="once", source=upload(make_video()))
+    django_rq.get_queue("default").empty()
+    pipeline.film_processing_restart(film=film)  # as the admin does after its save
+    tasks.process_saved_source(film.pk, film.source.name or "", 0)
+    film.refresh_from_db()
+    assert film.source_version == 1
+    assert [job.func_name for job in django_rq.get_queue("default").jobs] == [
+        "content_app.tasks.probe_film"
+    ]
+
+
 def test_saving_without_changing_the_source_enqueues_nothing(make_video, upload, run_jobs):
     film = Film.objects.create(title="Same", slug="same", source=upload(make_video()))
     run_jobs()
@@ -97,7 +130,7 @@ def test_film_is_playable_after_its_first_rendition_and_ready_after_all(
         title="Early", slug="early", source=upload(make_video(width=640, height=360))
     )
     worker = django_rq.get_worker("default", worker_class="rq.SimpleWorker")
-    worker.work(burst=True, max_jobs=2, with_scheduler=False)  # probe, then 120p
+    worker.work(burst=True, max_jobs=3, with_scheduler=False)  # saved source, probe, 120p
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.PROCESSING
     assert 0 < film.processing_progress < 100
@@ -134,9 +167,13 @@ def test_deleting_a_film_removes_all_its_objects(make_video, upload, run_jobs):
     assert _bucket_keys(film) == set()
 
 
-def test_a_job_for_a_replaced_source_does_nothing(make_video, upload, run_jobs):
+def test_work_for_a_replaced_source_leaves_only_the_new_version(make_video, upload, run_jobs):
     film = Film.objects.create(title="Stale", slug="stale", source=upload(make_video()))
-    # The v1 probe is still queued when the source is replaced.
+    worker = django_rq.get_worker("default", worker_class="rq.SimpleWorker")
+    worker.work(burst=True, max_jobs=1, with_scheduler=False)
+    film.refresh_from_db()
+    # The v1 probe is still queued when the source is replaced: what it does is dropped
+    # once processing of the new source starts.
     film.source = upload(make_video(width=640, height=360), name="new.mp4")
     film.save()
     run_jobs()

@@ -1,4 +1,5 @@
-"""The reconciler: work left behind by a dead worker is enqueued again and finishes."""
+"""Recovery: what RQ does by itself for a dead worker, and what the reconciler adds when Redis
+lost everything."""
 
 from __future__ import annotations
 
@@ -7,14 +8,18 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import django_rq
 import pytest
+from django.conf import settings
 from django.core.management import call_command
+from django.utils import timezone
 
 from content_app import pipeline
 from content_app.models import Film, ProcessingState, RenditionStatus
+from content_app.pipeline.queue import RETRY
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -30,36 +35,79 @@ def _wait_for(condition, *, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_reconciler_reenqueues_steps_whose_jobs_were_lost(make_video, upload, run_jobs, settings):
-    settings.PIPELINE_HEARTBEAT_SECONDS = 0
-    film = Film.objects.create(title="Lost", slug="lost", source=upload(make_video()))
-    django_rq.get_queue("default").empty()  # the probe job vanished with Redis' data
+def _settled(film: Film) -> None:
+    """Age the film's processing past the reconciler's settling time."""
+    Film.objects.filter(pk=film.pk).update(
+        processing_started_at=timezone.now() - timedelta(hours=1)
+    )
+
+
+def _requeue_retries() -> None:
+    """Move scheduled retries forward instead of waiting out their back-off."""
+    scheduled = django_rq.get_queue("default").scheduled_job_registry
+    for job_id in scheduled.get_job_ids():
+        scheduled.requeue(job_id)
+
+
+def test_film_reaches_ready_after_redis_restarted_empty_mid_processing(
+    make_video, upload, run_jobs, redis_connection
+):
+    """The reconciler is needed here: RQ alone would leave the film stuck in `processing`,
+    because its queues, registries and jobs were lost with Redis; only the film's rows say
+    which steps are unfinished."""
+    film = Film.objects.create(
+        title="Lost", slug="lost", source=upload(make_video(width=640, height=360))
+    )
+    worker = django_rq.get_worker("default", worker_class="rq.SimpleWorker")
+    worker.work(burst=True, max_jobs=3, with_scheduler=False)  # saved source, probe, 120p
+    redis_connection.flushdb()
+    _settled(film)
     report = pipeline.films_reconcile()
-    assert report == [f"film {film.pk}: re-enqueued probe (v1)"]
+    assert report == [
+        f"film {film.pk}: re-enqueued 360p (v1)",
+        f"film {film.pk}: re-enqueued images (v1)",
+    ]
     run_jobs()
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.READY
 
 
-def test_reconciler_leaves_queued_work_alone(make_video, upload, settings):
-    settings.PIPELINE_HEARTBEAT_SECONDS = 0
-    Film.objects.create(title="Waiting", slug="waiting", source=upload(make_video()))
+def test_reconciler_leaves_work_that_rq_still_holds_alone(make_video, upload, run_jobs):
+    film = Film.objects.create(title="Waiting", slug="waiting", source=upload(make_video()))
+    worker = django_rq.get_worker("default", worker_class="rq.SimpleWorker")
+    worker.work(burst=True, max_jobs=1, with_scheduler=False)  # the probe is now queued
+    _settled(film)
     assert pipeline.films_reconcile() == []
     assert django_rq.get_queue("default").count == 1
 
 
-def test_reconciler_gives_up_on_a_step_that_keeps_dying(make_video, upload, settings):
-    settings.PIPELINE_HEARTBEAT_SECONDS = 0
+def test_film_whose_step_rq_gave_up_on_ends_in_error(make_video, upload, run_jobs):
     film = Film.objects.create(title="Doomed", slug="doomed", source=upload(make_video()))
-    for _ in range(pipeline.MAX_RESTARTS + 1):
-        django_rq.get_queue("default").empty()
-        pipeline.films_reconcile()
+    from affea.localdev import free_port
+    from affea.storage import s3_client
+
+    endpoint = settings.AWS_S3_ENDPOINT_URL
+    settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
+    s3_client.cache_clear()
+    try:
+        run_jobs()
+        for _ in range(RETRY.max):
+            _requeue_retries()
+            run_jobs()
+    finally:
+        settings.AWS_S3_ENDPOINT_URL = endpoint
+        s3_client.cache_clear()
+    film.refresh_from_db()
+    # RQ has given up; staff do not know yet.
+    assert film.processing_state == ProcessingState.PROCESSING
+    _settled(film)
+    assert pipeline.films_reconcile() == [f"film {film.pk}: probe given up by RQ, film in error"]
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.ERROR
     assert "Reprocess" in film.processing_error
 
 
-def test_reconcile_command_schedules_the_periodic_reconciler(settings):
+def test_reconcile_command_schedules_the_periodic_reconciler():
     call_command("reconcile_processing", stdout=open(os.devnull, "w"))  # noqa: SIM115
     scheduled = django_rq.get_queue("default").scheduled_job_registry.get_job_ids()
     jobs = [django_rq.get_queue("default").fetch_job(job_id) for job_id in scheduled]
@@ -77,35 +125,28 @@ def test_periodic_reconciler_job_schedules_its_next_run(settings):
     assert len(registry.get_job_ids()) == 1
 
 
-def _start_worker(env: dict[str, str], *, burst: bool) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "manage.py", "rqworker", "default"]
-    args += ["--burst"] if burst else ["--with-scheduler"]
-    # Its own session, so the kill takes the job process and FFmpeg with it, as a
-    # machine or container dying would.
-    return subprocess.Popen(
-        args,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
 def test_film_reaches_ready_after_its_worker_is_killed_mid_transcode(
-    make_video, upload, subprocess_env, settings
+    make_video, upload, run_jobs, subprocess_env, redis_connection, tmp_path
 ):
-    settings.PIPELINE_HEARTBEAT_SECONDS = 2
-    env = {
-        **subprocess_env,
-        "PIPELINE_HEARTBEAT_SECONDS": "2",
-        # Slow enough that the kill lands inside the 120p transcode.
-        "FFMPEG_PRESET": "veryslow",
-    }
+    """RQ alone recovers this, so there is no liveness code of ours: the dead worker stops
+    renewing its job's entry in the started-job registry, RQ's clean-up of that registry then
+    treats the job as failed and `Retry` runs it again. The reconciler only runs that clean-up
+    more often than a worker's own maintenance (every 10 minutes)."""
     film = Film.objects.create(
         title="Killed", slug="killed", source=upload(make_video(width=640, height=360, seconds=6))
     )
-    worker = _start_worker(env, burst=False)
+    log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "rqworker", "default"],
+        cwd=ROOT,
+        # Slow enough that the kill lands inside the 120p transcode.
+        env={**subprocess_env, "FFMPEG_PRESET": "veryslow"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        # Its own session, so the kill takes the job process and FFmpeg with it, as a
+        # machine or container dying would.
+        start_new_session=True,
+    )
     try:
         _wait_for(
             lambda: film.renditions.filter(status=RenditionStatus.PROCESSING).exists(),
@@ -115,17 +156,24 @@ def test_film_reaches_ready_after_its_worker_is_killed_mid_transcode(
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
-    film.refresh_from_db()
-    assert film.processing_state == ProcessingState.PROCESSING
-    connection = django_rq.get_connection("default")
-    _wait_for(
-        lambda: not connection.keys("affea:pipeline:alive:*"),
-        timeout=10,
-        what="the dead worker's heartbeat to lapse",
+    queue = django_rq.get_queue("default")
+    job_id = f"film-{film.pk}-v1-120p"
+    started = queue.started_job_registry
+    assert [
+        member.decode().split(":")[0] for member in redis_connection.zrange(started.key, 0, -1)
+    ] == [job_id]
+    # Stand in for the 90 s (job monitoring interval + 60 s) after which the dead worker's
+    # entry expires.
+    redis_connection.zadd(
+        started.key, dict.fromkeys(redis_connection.zrange(started.key, 0, -1), 1)
     )
-    call_command("reconcile_processing", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    fresh = _start_worker({**env, "FFMPEG_PRESET": "ultrafast"}, burst=True)
-    assert fresh.wait(timeout=120) == 0
+    _settled(film)
+    assert pipeline.films_reconcile() == []
+    job = queue.fetch_job(job_id)
+    assert job is not None
+    assert (job.get_status(), job.retries_left) == ("scheduled", 2)
+    _requeue_retries()
+    run_jobs()
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.READY
     assert set(film.renditions.values_list("status", flat=True)) == {RenditionStatus.READY}

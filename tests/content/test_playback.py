@@ -1,9 +1,11 @@
-"""video-url and media signing: S3 presigning, CloudFront signing, local Range-capable media."""
+"""video-url and media signing: S3 presigning for the public endpoint, CloudFront, local media."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -21,10 +23,11 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from affea.localdev import SeaweedS3
 from affea.storage import s3_client
 from content_app import playback
 from content_app.models import RenditionStatus
-from tests.content.factories import make_film, make_user
+from tests.content.factories import make_film, make_user, packaged
 from users_app.models import User
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +80,7 @@ def test_tampered_presigned_url_is_refused_by_s3(viewer_api: APIClient) -> None:
     film = make_film(upload=True)
     url = _video_url(viewer_api, film.pk).json()["url"]
 
-    tampered = url.replace("360p.mp4", "120p.mp4")
+    tampered = url.replace("/360p/", "/120p/")
 
     assert requests.get(tampered, timeout=10).status_code == 403
 
@@ -125,7 +128,69 @@ def test_video_url_reuses_one_s3_client_per_process(viewer_api: APIClient) -> No
         assert _video_url(viewer_api, film.pk).status_code == 200
 
     assert s3_client.cache_info().misses == created
-    assert playback._presigner.cache_info().currsize == 1
+
+
+# --- The public endpoint ------------------------------------------------------------
+
+
+@pytest.fixture
+def public_host(settings, seaweed: SeaweedS3) -> Iterator[str]:
+    """Make browsers reach the same SeaweedFS as `localhost` while servers use 127.0.0.1."""
+    public = seaweed.endpoint_url.replace("127.0.0.1", "localhost")
+    assert public != settings.AWS_S3_ENDPOINT_URL
+    settings.AWS_S3_PUBLIC_ENDPOINT_URL = public
+    s3_client.cache_clear()
+    yield urlsplit(public).netloc
+    s3_client.cache_clear()
+
+
+def _fetch(url: str, first: int, last: int) -> requests.Response:
+    return requests.get(url, headers={"Range": f"bytes={first}-{last}"}, timeout=10)
+
+
+def test_video_url_is_signed_for_the_public_endpoint_and_plays(
+    public_host: str, viewer_api: APIClient
+) -> None:
+    film = make_film(upload=True)
+
+    url = _video_url(viewer_api, film.pk).json()["url"]
+
+    assert urlsplit(url).netloc == public_host
+    media = _fetch(url, 0, 99)
+    assert media.status_code == 206
+    assert media.content == packaged("360p").media.read_bytes()[:100]
+
+
+def test_hls_variant_uris_carry_the_public_host_and_play(
+    public_host: str, viewer_api: APIClient
+) -> None:
+    film = make_film(upload=True)
+    master = viewer_api.get(f"/api/content/{film.pk}/hls/master.m3u8").content.decode()
+    [variant] = [line for line in master.splitlines() if line and not line.startswith("#")]
+
+    text = Client().get(f"/api/content/{film.pk}/hls/{variant}").content.decode()
+
+    [url] = {line for line in text.splitlines() if line and not line.startswith("#")}
+    assert urlsplit(url).netloc == public_host
+    length, offset = map(int, re.findall(r"#EXT-X-BYTERANGE:(\d+)@(\d+)", text)[0])
+    part = _fetch(url, offset, offset + length - 1)
+    assert part.status_code == 206
+    assert part.content == packaged("360p").media.read_bytes()[offset : offset + length]
+
+
+def test_film_list_image_urls_carry_the_public_host_and_load(
+    public_host: str, viewer_api: APIClient
+) -> None:
+    make_film(thumbnail=True)
+
+    [item] = viewer_api.get("/api/content/", {"page": 1}).json()["results"]
+
+    url = item["image_file"]
+    assert urlsplit(url).netloc == public_host
+    image = _fetch(url, 0, 3)
+    assert image.status_code == 206
+    assert image.content == b"\xff\xd8\xff\xe0"
+    assert image.headers["Content-Type"] == "image/jpeg"
 
 
 # --- CloudFront -------------------------------------------------------------------
@@ -324,11 +389,10 @@ def test_video_url_refuses_a_live_token_of_an_account_that_changed(change: str) 
     assert _video_url(api, make_film(published=False).pk).status_code == 401
 
 
-def test_video_url_checks_the_account_and_reads_renditions_in_one_query(
+def test_video_url_reads_the_account_and_the_renditions_in_two_queries(
     viewer_api: APIClient, django_assert_num_queries
 ) -> None:
     film = make_film()
-    _video_url(viewer_api, film.pk)  # compiles the query for this thread
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         assert _video_url(viewer_api, film.pk, quality="360p").status_code == 200

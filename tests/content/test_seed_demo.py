@@ -39,7 +39,7 @@ def test_seed_demo_saves_a_published_demo_film_and_enqueues_its_processing():
     assert (film.source.name or "").startswith(f"films/{film.uuid}/source-")
     assert film.processing_state == ProcessingState.PENDING
     queue = django_rq.get_queue("default")
-    assert [job.func_name for job in queue.get_jobs()] == ["content_app.tasks.probe_film"]
+    assert [job.func_name for job in queue.get_jobs()] == ["content_app.tasks.process_saved_source"]
 
 
 def test_seed_demo_twice_changes_nothing(settings):

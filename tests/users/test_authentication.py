@@ -1,20 +1,25 @@
 """JWT authentication: CSRF for cookie-authenticated unsafe requests, Bearer, the SPA's
-trusted origin, remembered tokens and the account lookup."""
+trusted origin, and which tokens and cookies authenticate whom."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import timedelta
 
+import jwt
 import pytest
-from django.test import Client
+from django.conf import settings
+from django.test import Client, RequestFactory
+from rest_framework.request import Request
 from rest_framework_simplejwt.tokens import AccessToken
 from rest_framework_simplejwt.utils import aware_utcnow
 
+from content_app.models import Category, Favorite, Film
 from tests.users.conftest import PASSWORD, login
-from users_app import authentication
+from users_app.authentication import CookieJWTAuthentication
 from users_app.jwt_tokens import token_pair_issue
 from users_app.models import User
-from users_app.selectors import user_by_id
 
 pytestmark = pytest.mark.django_db
 
@@ -131,41 +136,90 @@ def test_a_non_bearer_authorization_header_leaves_the_cookie_in_charge(
     assert response.status_code == 200
 
 
-def _me_with_access_cookie(token: str) -> int:
+def _bearer(token: object) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _with_access_cookie(token: str) -> Client:
     api = Client()
-    api.cookies["access_token"] = token
-    return api.get("/api/users/me/").status_code
+    api.cookies[settings.JWT_ACCESS_COOKIE] = token
+    return api
 
 
-def test_a_remembered_access_token_still_expires(
-    user: User, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    token = str(AccessToken.for_user(user))
-    assert _me_with_access_cookie(token) == 200  # verified once, then remembered
-
-    later = aware_utcnow() + AccessToken.lifetime + timedelta(seconds=1)
-    monkeypatch.setattr(authentication, "aware_utcnow", lambda: later)
-
-    assert _me_with_access_cookie(token) == 401
+def test_a_bearer_token_authenticates(client: Client, user: User) -> None:
+    response = client.get("/api/users/me/", headers=_bearer(AccessToken.for_user(user)))
+    assert response.status_code == 200
+    assert response.json()["email"] == user.email
 
 
-def test_a_tampered_access_token_is_refused_after_the_genuine_one_was_remembered(
+def test_the_access_cookie_authenticates(user: User) -> None:
+    response = _with_access_cookie(str(AccessToken.for_user(user))).get("/api/users/me/")
+    assert response.status_code == 200
+    assert response.json()["id"] == user.pk
+
+
+def test_a_token_of_a_deactivated_user_is_401(client: Client, user: User) -> None:
+    token = AccessToken.for_user(user)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert client.get("/api/users/me/", headers=_bearer(token)).status_code == 401
+    assert _with_access_cookie(str(token)).get("/api/users/me/").status_code == 401
+
+
+def test_a_token_of_a_deleted_user_is_401(client: Client, user: User) -> None:
+    token = AccessToken.for_user(user)
+    user.delete()
+    assert client.get("/api/users/me/", headers=_bearer(token)).status_code == 401
+
+
+def test_a_token_issued_before_a_password_change_is_401(client: Client, user: User) -> None:
+    token = AccessToken.for_user(user)
+    user.set_password("another-orchard-52")
+    user.save(update_fields=["password"])
+    assert client.get("/api/users/me/", headers=_bearer(token)).status_code == 401
+    fresh = AccessToken.for_user(user)
+    assert client.get("/api/users/me/", headers=_bearer(fresh)).status_code == 200
+
+
+def test_an_expired_access_cookie_is_401_on_a_protected_endpoint(user: User) -> None:
+    token = AccessToken.for_user(user)
+    token.set_exp(from_time=aware_utcnow() - timedelta(hours=1))
+    assert _with_access_cookie(str(token)).get("/api/users/me/").status_code == 401
+
+
+@pytest.mark.parametrize("kind", ["garbage", "expired", "forged"])
+def test_a_bad_access_cookie_leaves_the_request_anonymous(user: User, kind: str) -> None:
+    token = AccessToken.for_user(user)
+    forged = jwt.encode(token.payload, "not-the-signing-key-of-this-site-at-all", algorithm="HS256")
+    token.set_exp(from_time=aware_utcnow() - timedelta(hours=1))
+    raw = {"garbage": "nonsense", "expired": str(token), "forged": forged}[kind]
+    api = _with_access_cookie(raw)
+    # Anonymous, not an error: the next authenticator (the session) still gets its turn.
+    api.force_login(user)
+    response = api.get("/api/users/me/")
+    assert response.status_code == 200
+    assert response.json()["id"] == user.pk
+
+
+def test_a_bad_access_cookie_alone_authenticates_nobody(rf: RequestFactory) -> None:
+    request = rf.get("/api/users/me/")
+    request.COOKIES[settings.JWT_ACCESS_COOKIE] = "nonsense"
+    assert CookieJWTAuthentication().authenticate(Request(request)) is None
+
+
+@pytest.mark.parametrize("favourites", [0, 5])
+def test_an_authenticated_request_takes_a_constant_number_of_queries(
+    client: Client,
     user: User,
+    favourites: int,
+    django_assert_max_num_queries: Callable[[int], AbstractContextManager[object]],
 ) -> None:
-    token = str(AccessToken.for_user(user))
-    assert _me_with_access_cookie(token) == 200
-    header, payload, signature = token.split(".")
-    forged = ".".join([header, payload, signature[::-1]])
-
-    assert _me_with_access_cookie(forged) == 401
-
-
-def test_the_account_lookup_gives_the_same_user_as_the_orm(user: User) -> None:
-    found = user_by_id(user.pk)
-
-    assert found is not None
-    fields = [field.attname for field in User._meta.concrete_fields]
-    expected = User.objects.get(pk=user.pk)
-    assert [getattr(found, f) for f in fields] == [getattr(expected, f) for f in fields]
-    assert found._state.adding is False  # a saved instance: save() updates, never inserts
-    assert user_by_id(user.pk + 10_000) is None
+    category = Category.objects.create(name="Drama", slug="drama")
+    for n in range(favourites):
+        film = Film.objects.create(title=f"Film {n}", slug=f"film-{n}", category=category)
+        Favorite.objects.create(user=user, film=film)
+    token = AccessToken.for_user(user)
+    # The account (SimpleJWT's lookup), then the favourite ids of the profile.
+    with django_assert_max_num_queries(2):
+        response = client.get("/api/users/me/", headers=_bearer(token))
+    assert len(response.json()["favorite_videos"]) == favourites

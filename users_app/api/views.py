@@ -29,7 +29,8 @@ from users_app.api.serializers import (
 from users_app.authentication import enforce_csrf
 from users_app.cookies import auth_cookies_delete, auth_cookies_set
 from users_app.jwt_tokens import refresh_token_revoke, token_pair_issue, token_pair_rotate
-from users_app.selectors import user_email_exists, user_profile
+from users_app.profile import user_profile
+from users_app.selectors import user_email_exists
 from users_app.throttling import AccountThrottle
 
 RESET_REQUESTED_MESSAGE = (

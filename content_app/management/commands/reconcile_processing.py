@@ -1,4 +1,4 @@
-"""Re-enqueue processing that a dead worker left behind, and keep the periodic run scheduled."""
+"""Re-enqueue processing that Redis lost, and keep the periodic run scheduled."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from content_app import pipeline
 
 class Command(BaseCommand):
     help = (
-        "Re-enqueue pipeline steps whose worker died (heartbeat lapsed, job not queued) and "
+        "Re-enqueue pipeline steps that Redis lost, fail films whose step RQ gave up on, and "
         "make sure the periodic reconciler job is scheduled."
     )
 

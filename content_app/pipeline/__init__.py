@@ -1,0 +1,31 @@
+"""The processing pipeline: a film's source becomes renditions, a thumbnail and a poster.
+
+`restart` starts processing a source, `steps` are the RQ jobs' work, `state` derives the
+film's state and progress, `queue` enqueues jobs, `reconcile` recovers what RQ lost,
+`storage` deletes objects. Other modules use only the names below.
+"""
+
+from content_app.pipeline.queue import (
+    enqueue_cleanup,
+    enqueue_source_saved,
+    ensure_reconciler_scheduled,
+)
+from content_app.pipeline.reconcile import films_reconcile
+from content_app.pipeline.restart import film_processing_restart, film_source_saved
+from content_app.pipeline.steps import film_make_images, film_probe, rendition_make
+from content_app.pipeline.storage import film_images_overridden, film_prefix, storage_delete
+
+__all__ = [
+    "enqueue_cleanup",
+    "enqueue_source_saved",
+    "ensure_reconciler_scheduled",
+    "film_images_overridden",
+    "film_make_images",
+    "film_prefix",
+    "film_probe",
+    "film_processing_restart",
+    "film_source_saved",
+    "films_reconcile",
+    "rendition_make",
+    "storage_delete",
+]

@@ -1,0 +1,117 @@
+"""A film's processing state and progress, derived from its rows for the current source version.
+
+Every write is filtered on `source_version`, so work for a source that has since been
+replaced changes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+
+from content_app.catalogue_cache import catalogue_changed
+from content_app.models import QUALITY_HEIGHTS, Film, ProcessingState, Rendition, RenditionStatus
+from content_app.pipeline.queue import STEP_IMAGES, STEP_PROBE
+
+_IMAGES_WEIGHT = 0.5
+
+
+def _weight(quality: str) -> float:
+    # Encoding cost grows with the picture area; 1 stands for decoding the source.
+    return 1 + (QUALITY_HEIGHTS[quality] / 360) ** 2
+
+
+def current_film(film_id: int, version: int) -> Film | None:
+    """Return the film if `version` is still its source and its processing still runs."""
+    film = Film.objects.filter(pk=film_id, source_version=version).first()
+    if film is None or not film.source.name or film.processing_state == ProcessingState.ERROR:
+        return None
+    return film
+
+
+def film_fail(*, film_id: int, version: int, reason: str) -> None:
+    """Put the film in `error` with `reason`, unless its source has moved on."""
+    if Film.objects.filter(pk=film_id, source_version=version).update(
+        processing_state=ProcessingState.ERROR, processing_error=reason[:2000]
+    ):
+        catalogue_changed()
+
+
+def step_done(film_id: int, version: int, step: str) -> bool:
+    if step == STEP_PROBE:
+        return Film.objects.filter(
+            pk=film_id, source_version=version, duration__isnull=False
+        ).exists()
+    if step == STEP_IMAGES:
+        current = Film.objects.filter(pk=film_id, source_version=version)
+        return current.exclude(thumbnail="").exclude(poster="").exists()
+    return Rendition.objects.filter(
+        film_id=film_id, quality=step, source_version=version, status=RenditionStatus.READY
+    ).exists()
+
+
+def pending_steps(film: Film) -> list[str]:
+    """Return the steps of the film's current source that have not finished, lowest first."""
+    if film.duration is None:
+        return [STEP_PROBE]
+    steps = list(
+        Rendition.objects.filter(film=film, source_version=film.source_version)
+        .exclude(status=RenditionStatus.READY)
+        .order_by("height")
+        .values_list("quality", flat=True)
+    )
+    if not film.thumbnail.name or not film.poster.name:
+        steps.append(STEP_IMAGES)
+    return steps
+
+
+def _progress_forward(film_id: int, version: int, percent: int) -> None:
+    # Only ever forward: steps on parallel workers report their own views of it.
+    Film.objects.filter(pk=film_id, source_version=version, processing_progress__lt=percent).update(
+        processing_progress=percent
+    )
+
+
+class ProgressReporter:
+    """Turn one step's fraction into the film's percentage, written at most once a second."""
+
+    def __init__(self, film_id: int, version: int, quality: str) -> None:
+        self.film_id, self.version = film_id, version
+        rows = list(
+            Rendition.objects.filter(film_id=film_id, source_version=version).values_list(
+                "quality", "status"
+            )
+        )
+        self.total = sum(_weight(q) for q, _ in rows) + _IMAGES_WEIGHT
+        self.done = sum(_weight(q) for q, s in rows if s == RenditionStatus.READY and q != quality)
+        self.own = _weight(quality)
+        self.last_write = 0.0
+
+    def __call__(self, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self.last_write < 1.0:
+            return
+        self.last_write = now
+        percent = int(99 * (self.done + self.own * fraction) / self.total)
+        _progress_forward(self.film_id, self.version, percent)
+
+
+def film_update_state(*, film_id: int, version: int) -> None:
+    """Mark the film `ready` once every expected rendition and the thumbnail exist."""
+    renditions = Rendition.objects.filter(film_id=film_id, source_version=version)
+    statuses = list(renditions.values_list("quality", "status"))
+    if not statuses:
+        return
+    if any(status != RenditionStatus.READY for _, status in statuses):
+        done = sum(_weight(q) for q, status in statuses if status == RenditionStatus.READY)
+        total = sum(_weight(q) for q, _ in statuses) + _IMAGES_WEIGHT
+        _progress_forward(film_id, version, int(99 * done / total))
+        return
+    finished = Film.objects.filter(pk=film_id, source_version=version, duration__isnull=False)
+    if (
+        finished.exclude(thumbnail="")
+        .exclude(processing_state__in=(ProcessingState.ERROR, ProcessingState.READY))
+        .update(
+            processing_state=ProcessingState.READY, processing_progress=100, processing_error=""
+        )
+    ):
+        catalogue_changed()

@@ -1,0 +1,230 @@
+"""The steps of processing a source, each run by one RQ job: probe, one rendition, images.
+
+A step takes ids and the `source_version` it was made for, does nothing if that version
+is no longer current, and records its result with an update filtered on that version, so
+work for a replaced source changes nothing and removes what it uploaded.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from content_app.catalogue_cache import catalogue_changed
+from content_app.media import objects
+from content_app.media.errors import MediaError
+from content_app.media.ffmpeg import (
+    MEDIA_NAME,
+    PLAYLIST_NAME,
+    ffmpeg_timeout,
+    image_args,
+    rendition_args,
+    run_ffmpeg,
+)
+from content_app.media.ladder import ladder_for
+from content_app.media.packaging import describe_rendition
+from content_app.media.probe import VIDEO_EXTENSIONS, probe
+from content_app.models import Film, ProcessingState, Rendition, RenditionStatus
+from content_app.pipeline.queue import STEP_IMAGES, STEP_PROBE, enqueue_step, step_job_status
+from content_app.pipeline.state import (
+    ProgressReporter,
+    current_film,
+    film_fail,
+    film_update_state,
+    step_done,
+)
+from content_app.pipeline.storage import film_prefix
+
+
+@contextmanager
+def _workspace(film: Film, step: str) -> Iterator[Path]:
+    """Download the source into a private temp dir that is removed whatever happens."""
+    with tempfile.TemporaryDirectory(prefix=f"affea-{film.pk}-{step}-") as directory:
+        # Only a video extension reaches FFmpeg: some demuxers (HLS playlists) are chosen
+        # by extension and would follow references to other local files.
+        suffix = Path(film.source.name or "").suffix.lower().lstrip(".")
+        source = Path(directory) / f"source.{suffix if suffix in VIDEO_EXTENSIONS else 'bin'}"
+        objects.download(film.source.name or "", source)
+        (Path(directory) / "out").mkdir()
+        yield source
+
+
+def film_probe(*, film_id: int, version: int) -> None:
+    """Probe the source, create the rendition rows of its ladder and enqueue the other steps."""
+    film = current_film(film_id, version)
+    if film is None:
+        return
+    Film.objects.filter(pk=film_id, source_version=version).update(
+        processing_state=ProcessingState.PROCESSING
+    )
+    try:
+        with _workspace(film, STEP_PROBE) as source:
+            info = probe(source)
+    except MediaError as exc:
+        film_fail(film_id=film_id, version=version, reason=exc.message)
+        return
+    rungs = ladder_for(info.width, info.height)
+    with transaction.atomic():
+        updated = Film.objects.filter(pk=film_id, source_version=version).update(
+            duration=info.duration, source_width=info.width, source_height=info.height
+        )
+        if not updated:
+            return
+        for rung in rungs:
+            Rendition.objects.get_or_create(
+                film_id=film_id,
+                quality=rung.quality,
+                defaults={
+                    "source_version": version,
+                    "width": rung.width,
+                    "height": rung.height,
+                    "bitrate": rung.maxrate_kbps * 1000,
+                },
+            )
+    # A probe run again (its worker died after this point) finds the steps already in RQ.
+    for step in [*(rung.quality for rung in rungs), STEP_IMAGES]:
+        queued = step_job_status(film_id, version, step) is not None
+        if not queued and not step_done(film_id, version, step):
+            enqueue_step(film_id, version, step, info.duration)
+    film_update_state(film_id=film_id, version=version)
+
+
+def rendition_make(*, film_id: int, version: int, quality: str) -> None:
+    """Transcode one rung, upload it, record it; do nothing if it exists or is outdated."""
+    film = current_film(film_id, version)
+    if film is None:
+        return
+    rendition = Rendition.objects.filter(
+        film_id=film_id, quality=quality, source_version=version
+    ).first()
+    if rendition is None or rendition.status == RenditionStatus.READY:
+        return
+    # Set by the probe, with the rendition rows of this very ladder.
+    assert film.source_width
+    assert film.source_height
+    rung = {r.quality: r for r in ladder_for(film.source_width, film.source_height)}[quality]
+    Rendition.objects.filter(pk=rendition.pk, source_version=version).update(
+        status=RenditionStatus.PROCESSING, started_at=timezone.now(), error=""
+    )
+    Film.objects.filter(pk=film_id, source_version=version).update(
+        processing_state=ProcessingState.PROCESSING
+    )
+    token = secrets.token_hex(6)
+    prefix = f"{film_prefix(film)}renditions/v{version}-{quality}-{token}/"
+    media_key, playlist_key = prefix + MEDIA_NAME, prefix + PLAYLIST_NAME
+    try:
+        with _workspace(film, quality) as source:
+            out = source.parent / "out"
+            run_ffmpeg(
+                rendition_args(source, out, rung),
+                timeout=ffmpeg_timeout(film.duration, height=rung.height),
+                duration=film.duration,
+                on_progress=ProgressReporter(film_id, version, quality),
+            )
+            described = describe_rendition(out)
+            size = (out / MEDIA_NAME).stat().st_size
+            objects.upload(out / MEDIA_NAME, media_key)
+            objects.upload(out / PLAYLIST_NAME, playlist_key)
+    except MediaError as exc:
+        Rendition.objects.filter(pk=rendition.pk, source_version=version).update(
+            status=RenditionStatus.ERROR, error=exc.message, finished_at=timezone.now()
+        )
+        film_fail(film_id=film_id, version=version, reason=f"{quality}: {exc.message}")
+        return
+    _rendition_record(
+        rendition_id=rendition.pk,
+        film_id=film_id,
+        version=version,
+        fields={
+            **described,
+            "status": RenditionStatus.READY,
+            "media_key": media_key,
+            "playlist_key": playlist_key,
+            "size": size,
+            "bitrate": int(size * 8 / film.duration) if film.duration else None,
+            "finished_at": timezone.now(),
+        },
+    )
+    film_update_state(film_id=film_id, version=version)
+
+
+def _rendition_record(
+    *, rendition_id: int, film_id: int, version: int, fields: dict[str, object]
+) -> None:
+    """Store a finished rendition's keys; delete what the row pointed to before, or, if the
+    film or its source is gone, what was just uploaded."""
+    new_keys = [str(fields["media_key"]), str(fields["playlist_key"])]
+    with transaction.atomic():
+        film_ok = Film.objects.select_for_update().filter(pk=film_id, source_version=version)
+        row = (
+            Rendition.objects.select_for_update()
+            .filter(pk=rendition_id, source_version=version)
+            .first()
+            if film_ok.exists()
+            else None
+        )
+        if row is None:
+            doomed = new_keys
+        else:
+            doomed = [k for k in (row.media_key, row.playlist_key) if k and k not in new_keys]
+            Rendition.objects.filter(pk=rendition_id, source_version=version).update(**fields)
+            catalogue_changed()
+    objects.delete(doomed)
+
+
+def film_make_images(*, film_id: int, version: int) -> None:
+    """Generate the thumbnail and poster unless staff uploaded their own."""
+    film = current_film(film_id, version)
+    if film is None:
+        return
+    want_thumbnail = not film.thumbnail.name or film.thumbnail_generated
+    want_poster = not film.poster.name or film.poster_generated
+    if not want_thumbnail and not want_poster:
+        film_update_state(film_id=film_id, version=version)
+        return
+    token = secrets.token_hex(6)
+    keys = {
+        "thumbnail": f"{film_prefix(film)}images/v{version}-thumbnail-{token}.jpg",
+        "poster": f"{film_prefix(film)}images/v{version}-poster-{token}.jpg",
+    }
+    try:
+        with _workspace(film, STEP_IMAGES) as source:
+            out = source.parent / "out"
+            # A frame a little way in says more about a film than its (often black) start.
+            at = min((film.duration or 0.0) * 0.1, 30.0)
+            try:
+                run_ffmpeg(image_args(source, out, at_seconds=at), timeout=120)
+            except MediaError:
+                run_ffmpeg(image_args(source, out, at_seconds=0), timeout=120)
+            for name, key in keys.items():
+                objects.upload(out / f"{name}.jpg", key)
+    except MediaError as exc:
+        film_fail(film_id=film_id, version=version, reason=f"Images: {exc.message}")
+        return
+    fields: dict[str, object] = {}
+    if want_thumbnail:
+        fields.update(thumbnail=keys["thumbnail"], thumbnail_generated=True)
+    if want_poster:
+        fields.update(poster=keys["poster"], poster_generated=True)
+    with transaction.atomic():
+        current = (
+            Film.objects.select_for_update().filter(pk=film_id, source_version=version).first()
+        )
+        if current is None:
+            doomed = list(keys.values())
+        else:
+            doomed = [k for k in keys.values() if k not in fields.values()]
+            if want_thumbnail and current.thumbnail_generated:
+                doomed.append(current.thumbnail.name or "")
+            if want_poster and current.poster_generated:
+                doomed.append(current.poster.name or "")
+            Film.objects.filter(pk=film_id, source_version=version).update(**fields)
+            catalogue_changed()
+    objects.delete(doomed)
+    film_update_state(film_id=film_id, version=version)
