@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/users/", include("users_app.api.urls")),
+    path("api/legal/", include("legal_app.api.urls")),
+    path("legal/", include("legal_app.urls")),
     path("accounts/", include("users_app.urls")),
     path("", include("content_app.urls")),
 ]

@@ -60,11 +60,15 @@ class FilmForm(forms.ModelForm):
             "description",
             "credits",
             "rights_holder",
+            "rights_holder_email",
             "licence",
+            "licence_starts_at",
+            "licence_ends_at",
             "source",
             "thumbnail",
             "poster",
             "is_featured",
+            "public_playback",
         )
 
     def clean_source(self) -> Any:
@@ -143,7 +147,18 @@ class FilmAdmin(admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("title", "slug", "category", "year", "director", "description")}),
-        ("Credits and rights", {"fields": ("credits", "rights_holder", "licence")}),
+        (
+            "Credits and rights",
+            {
+                "fields": (
+                    "credits",
+                    "rights_holder",
+                    "rights_holder_email",
+                    "licence",
+                    ("licence_starts_at", "licence_ends_at"),
+                )
+            },
+        ),
         (
             "Source and images",
             {
@@ -167,7 +182,15 @@ class FilmAdmin(admin.ModelAdmin):
         ),
         (
             "Publication",
-            {"fields": ("is_published", "published_at", "is_featured", "taken_down_at")},
+            {
+                "fields": (
+                    "is_published",
+                    "published_at",
+                    "is_featured",
+                    "public_playback",
+                    "taken_down_at",
+                )
+            },
         ),
         (None, {"fields": ("created_at", "updated_at")}),
     )

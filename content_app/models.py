@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 QUALITY_HEIGHTS: dict[str, int] = {"120p": 120, "360p": 360, "720p": 720, "1080p": 1080}
 
@@ -94,7 +94,18 @@ class Film(models.Model):
     taken_down_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     rights_holder = models.CharField(max_length=200, blank=True)
+    rights_holder_email = models.EmailField(
+        blank=True, help_text="Told when the film is taken down, and how to counter-notify."
+    )
     licence = models.CharField(max_length=200, blank=True)
+    # The window in which Affea may show the film; the legal app publishes and
+    # unpublishes at its edges.
+    licence_starts_at = models.DateTimeField(null=True, blank=True)
+    licence_ends_at = models.DateTimeField(null=True, blank=True)
+    public_playback = models.BooleanField(
+        default=False,
+        help_text="Anyone may play this film without signing in, on its page and in embeds.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -112,6 +123,12 @@ class Film(models.Model):
             models.CheckConstraint(
                 condition=Q(is_published=False) | Q(published_at__isnull=False),
                 name="film_published_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(licence_starts_at__isnull=True)
+                | Q(licence_ends_at__isnull=True)
+                | Q(licence_starts_at__lt=F("licence_ends_at")),
+                name="film_licence_window_ordered",
             ),
         ]
         indexes = [models.Index(fields=("is_published", "-published_at"))]
@@ -177,6 +194,29 @@ class Rendition(models.Model):
     @property
     def target_height(self) -> int:
         return QUALITY_HEIGHTS[self.quality]
+
+
+def film_subtitle_key(instance: Subtitle, filename: str) -> str:
+    return f"films/{instance.film.uuid}/subtitles/{uuid.uuid4().hex[:12]}.vtt"
+
+
+class Subtitle(models.Model):
+    """A WebVTT subtitle or caption track of a film, in one language."""
+
+    film = models.ForeignKey(Film, on_delete=models.CASCADE, related_name="subtitles")
+    language = models.CharField(max_length=35, help_text="BCP 47 code, e.g. en, fr, pt-BR.")
+    label = models.CharField(max_length=100, help_text="Shown in the captions menu.")
+    file = models.FileField(upload_to=film_subtitle_key, max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("label",)
+        constraints = [
+            models.UniqueConstraint(fields=("film", "language"), name="subtitle_one_per_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.film_id} {self.language}"
 
 
 class Favorite(models.Model):
