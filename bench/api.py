@@ -1,307 +1,274 @@
-"""Benchmark of the catalogue API under gunicorn on loopback, all measured in one run.
+"""Latency and throughput of the catalogue API as users feel it, at 100 and 10,000 films.
 
-Prints:
-- requests/s of GET /api/content/ (24 films) / requests/s of a bare Django JsonResponse view
-  (goal >= 0.5), anonymous and signed in;
-- requests/s of GET /api/content/video-url/<id>/ (signed in) / the same baseline (goal >= 0.5);
-- the time to generate 1,000 presigned URLs in-process (goal <= 0.3 s), and botocore's time.
+Prints one table (median over BENCH_ROUNDS rounds, default 3) of p50/p95 latency and
+requests/s at 50 concurrent keep-alive clients (wrk), the p95 ratio 10,000/100 films and
+the queries one request makes, for: list page 1, search, detail, video-url, HLS master,
+the bare list and the home page, beside a bare Django view measured in the same run; then
+the bare list at 10,000 films fetched by one client, and the goals of issue 9 item 12.
 
-Usage: .venv/bin/python bench/api.py
-Uses PostgreSQL database BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/
-affea_bench_api, created if missing) or a temporary SQLite file if BENCH_DATABASE_URL=sqlite.
-gunicorn runs with the project's gunicorn.conf.py (gthread), access log off, no worker
-recycling; the load comes
-from BENCH_CLIENTS keep-alive connections (default 8) in two client processes for
-BENCH_SECONDS (default 10) per endpoint, split into BENCH_ROUNDS (default 5) rounds. Each round
-measures the bare view and every endpoint back to back (and the bare view once more at the
-end), so a ratio compares rates taken under the same machine load: each round's ratio
-divides by the mean of the bare rates measured just before and just after it, and the
-median ratio over the rounds is printed. Presigning needs no S3 server, so none is started.
+Usage: .venv/bin/python bench/api.py   (needs wrk: `scripts/ensure-system.sh wrk` as root)
+
+Two gunicorns (the project's gunicorn.conf.py, access log off, no worker recycling) serve
+two PostgreSQL databases at once: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/
+affea_bench_api) holds 10,000 films and `<its name>_100` holds 100; both are created if
+missing, migrated and reseeded. Each round measures both catalogues, in alternating order,
+and the bare view before every endpoint, so slow drift of a shared machine falls on both
+sides of a ratio. Redis is BENCH_REDIS_URL (default redis://127.0.0.1:6379/9), flushed at
+start. Presigned URLs are signed, never fetched, so S3 is a dummy endpoint. Each endpoint
+is loaded for BENCH_SECONDS (default 3) per round; any failed request aborts the run.
 """
 
 from __future__ import annotations
 
-import http.client
-import multiprocessing
+import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
-FILMS = 24
+import _load  # noqa: E402
+from _catalogue import SEARCH_WORD, USER_PK  # noqa: E402
+from _report import BARE, BARE_LABEL, ENDPOINTS, SIZES, report  # noqa: E402
+
+from affea.localdev import free_port, port_open, stop_process  # noqa: E402
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
+BARE_SECONDS = 2.0
+# The bare list at 10,000 films answers ~14 MB: a few requests per second, so a longer
+# window gives its percentiles enough samples.
+HEAVY_SECONDS = 8.0
+ONE_CLIENT_SECONDS = 5.0
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+CLIENTS = 50
+_GUNICORN_CONF = """
+import runpy
+globals().update(
+    {k: v for k, v in runpy.run_path(%r).items() if not k.startswith("__")}
+)
+accesslog = None
+# No recycling: at this load all workers reach max_requests within seconds of each other
+# and reboot Django together, so a window would measure imports, not requests.
+max_requests = 0
+"""
 
 
-def _database_url(tmp: Path) -> str:
-    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/affea_bench_api")
-    if url == "sqlite":
-        return f"sqlite:///{tmp / 'bench.sqlite3'}"
+def _database(url: str) -> str:
     import psycopg
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        if exists.fetchone() is None:
-            connection.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(parts._replace(path="/postgres").geturl(), autocommit=True) as admin:
+        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if found.fetchone() is None:
+            admin.execute(f'CREATE DATABASE "{name}"')
     return url
 
 
-def _seed() -> tuple[int, str]:
-    """Migrate, create 24 playable films and a viewer; return a film id and an access token."""
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.utils import timezone
-    from rest_framework_simplejwt.tokens import AccessToken
-
-    from content_app.models import Category, Film, Rendition, WatchProgress
-    from users_app.models import User
-
-    call_command("migrate", verbosity=0)
-    Film.objects.all().delete()
-    category, _ = Category.objects.get_or_create(name="Drama", slug="drama")
-    now = timezone.now()
-    films = []
-    for number in range(FILMS):
-        film = Film.objects.create(
-            title=f"Bench film {number}",
-            slug=f"bench-film-{number}",
-            description="A short film made for the benchmark. " * 4,
-            credits="Director: Someone",
-            category=category,
-            duration=600.0,
-            is_published=True,
-            published_at=now,
-            processing_state="ready",
-            thumbnail=f"films/bench-{number}/images/thumb.jpg",
-        )
-        for quality in ("120p", "360p", "720p"):
-            Rendition.objects.create(
-                film=film,
-                quality=quality,
-                status="ready",
-                media_key=f"films/bench-{number}/renditions/{quality}.mp4",
-                playlist_key=f"films/bench-{number}/renditions/{quality}.m3u8",
-            )
-        films.append(film)
-    user = User.objects.filter(email="bench@example.com").first() or User.objects.create_user(
-        email="bench@example.com", password="bench-password-123"
+def _environment(tmp: Path) -> dict[int, dict[str, str]]:
+    base = os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/affea_bench_api"
     )
-    WatchProgress.objects.filter(user=user).delete()
-    return films[0].pk, str(AccessToken.for_user(user))
+    parts = urlsplit(base)
+    common = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.api_settings",
+        "AFFEA_ENV_FILE": "",  # a developer's .env must not leak into the measurement
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-" + "k3y-" * 16,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SITE_URL": "https://bench.affea.invalid",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "STORAGE_BACKEND": "s3",
+        "S3_ENDPOINT_URL": "http://127.0.0.1:9",
+        "S3_BUCKET": "affea-bench",
+        "S3_ACCESS_KEY_ID": "bench-key",
+        "S3_SECRET_ACCESS_KEY": "bench-secret",
+        "S3_ADDRESSING_STYLE": "path",
+        "LOG_LEVEL": "WARNING",
+        # One catalogue version for both servers (their list entries differ by host:port),
+        # so the benchmark can move it as a write service would.
+        "CACHE_KEY_PREFIX": "bench",
+        "PYTHONPATH": str(ROOT),
+        "STATIC_ROOT": str(tmp / "staticfiles"),
+    }
+    envs = {}
+    for films in SIZES:
+        name = parts.path.lstrip("/") + ("" if films == max(SIZES) else f"_{films}")
+        envs[films] = {
+            **common,
+            "DATABASE_URL": _database(parts._replace(path=f"/{name}").geturl()),
+        }
+    return envs
 
 
-def _worker(port: int, path: str, headers: dict[str, str], seconds: float, threads: int,
-            counts: multiprocessing.Queue) -> None:  # fmt: skip
-    done, errors = 0, 0
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
-
-    def loop() -> None:
-        nonlocal done, errors
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        mine, bad = 0, 0
-        while time.monotonic() < deadline:
-            try:
-                connection.request("GET", path, headers=headers)
-                response = connection.getresponse()
-                response.read()
-                if response.status == 200:
-                    mine += 1
-                else:
-                    bad += 1
-                if response.getheader("Connection", "").lower() == "close":
-                    connection.close()
-            except (OSError, http.client.HTTPException):
-                bad += 1
-                connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        with lock:
-            done += mine
-            errors += bad
-
-    pool = [threading.Thread(target=loop) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    counts.put((done, errors))
+def _catalogue(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "_catalogue.py"), *args],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"_catalogue.py {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 
 
-def _warm_up(port: int, path: str, headers: dict[str, str] | None = None) -> None:
-    """Open connections and fill worker caches (imports, compiled URLs, signed images)."""
-    counts: multiprocessing.Queue = multiprocessing.Queue()
-    _worker(port, path, {"Host": "127.0.0.1", **(headers or {})}, 1.0, 2, counts)
-    counts.get()
+def _start(env: dict[str, str], tmp: Path, films: int) -> tuple[subprocess.Popen[bytes], str]:
+    conf = tmp / "gunicorn.conf.py"
+    conf.write_text(_GUNICORN_CONF % str(ROOT / "gunicorn.conf.py"), encoding="utf-8")
+    port = free_port()
+    log = tmp / f"gunicorn-{films}.log"
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "--config", str(conf),
+            "--bind", f"127.0.0.1:{port}", "--error-logfile", str(log),
+            "affea.wsgi:application",
+        ],
+        cwd=ROOT, env=env, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not port_open("127.0.0.1", port):
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise SystemExit(f"gunicorn did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.2)
+    return server, f"http://127.0.0.1:{port}"
 
 
-def _rate(port: int, path: str, headers: dict[str, str] | None = None) -> float:
-    """Requests/s that `path` sustains with CLIENTS keep-alive connections for one round."""
-    headers = {"Host": "127.0.0.1", **(headers or {})}
-    seconds = SECONDS / ROUNDS
-    processes = 2
-    counts: multiprocessing.Queue = multiprocessing.Queue()
-    workers = [
-        multiprocessing.Process(
-            target=_worker, args=(port, path, headers, seconds, CLIENTS // processes, counts)
-        )
-        for _ in range(processes)
-    ]
-    started = time.monotonic()
-    for process in workers:
-        process.start()
-    results = [counts.get() for _ in workers]
-    for process in workers:
-        process.join()
-    elapsed = time.monotonic() - started
-    done = sum(r[0] for r in results)
-    errors = sum(r[1] for r in results)
-    if errors:
-        raise SystemExit(f"{path}: {errors} failed requests")
-    return done / max(elapsed, seconds)
+class Bench:
+    def __init__(self, bases: dict[int, str], films: dict[int, int], password_hash: str) -> None:
+        self.script = _load.write_script(Path(tempfile.mkdtemp(prefix="affea-bench-wrk-")))
+        self.bases, self.films, self.password_hash = bases, films, password_hash
+        self.misses: dict[int, list[float]] = {films: [] for films in SIZES}
 
+    def headers(self, signed_in: bool) -> dict[str, str]:
+        if not signed_in:
+            return {}
+        # A fresh token each time: access tokens live 5 minutes, the run longer.
+        from rest_framework_simplejwt.tokens import AccessToken
 
-def _measure(port: int, endpoints: dict[str, tuple[str, dict[str, str]]]) -> tuple[
-    list[float], dict[str, list[float]], dict[str, list[float]]
-]:  # fmt: skip
-    """Interleaved rounds: bare view, each endpoint, ..., bare view; rates and ratios."""
-    bare_path = "/bench/bare/"
-    _warm_up(port, bare_path)
-    for path, headers in endpoints.values():
-        _warm_up(port, path, headers)
-    bares = [_rate(port, bare_path)]
-    rates: dict[str, list[float]] = {label: [] for label in endpoints}
-    ratios: dict[str, list[float]] = {label: [] for label in endpoints}
-    for _ in range(ROUNDS):
-        for label, (path, headers) in endpoints.items():
-            rates[label].append(_rate(port, path, headers))
-        bares.append(_rate(port, bare_path))
-        baseline = (bares[-2] + bares[-1]) / 2
-        for label in endpoints:
-            ratios[label].append(rates[label][-1] / baseline)
-    return bares, rates, ratios
+        from users_app.models import User
 
+        viewer = User(pk=USER_PK, password=self.password_hash, is_active=True)
+        return {"Cookie": f"access_token={AccessToken.for_user(viewer)}"}
 
-def _presign_timing() -> tuple[float, float]:
-    from django.conf import settings
+    def url(self, films: int, path: str) -> str:
+        return self.bases[films] + path.format(film=self.films[films], word=SEARCH_WORD)
 
-    from affea.storage import s3_client
-    from content_app.playback import signed_media_url
+    def fresh(self, films: int, endpoint: tuple[str, str, bool, str]) -> float:
+        """Move the catalogue version, then build and check the answer; return its time (ms).
 
-    signed_media_url("films/warm/renditions/720p.mp4")
-    started = time.perf_counter()
-    for number in range(1000):
-        signed_media_url(f"films/{number}/renditions/720p.mp4")
-    ours = time.perf_counter() - started
-    client = s3_client()
-    started = time.perf_counter()
-    for number in range(1000):
-        client.generate_presigned_url(
-            "get_object",
-            Params={
-                "Bucket": settings.AWS_STORAGE_BUCKET_NAME,
-                "Key": f"films/{number}/renditions/720p.mp4",
-                "ResponseContentType": "video/mp4",
-            },
-            ExpiresIn=300,
-        )
-    return ours, time.perf_counter() - started
+        Cached answers expire after a minute; starting every window from a fresh entry keeps
+        an expiry (a rebuild by every thread at once) out of the few seconds measured.
+        """
+        from content_app.catalogue_cache import catalogue_changed
+
+        label, path, signed_in, expect = endpoint
+        catalogue_changed()
+        started = time.perf_counter()
+        body = _load.check(self.url(films, path), self.headers(signed_in), expect=expect)
+        if label == "HLS master" and body.count(b"#EXT-X-STREAM-INF") != 4:
+            raise SystemExit(f"the HLS master does not list the 4 renditions:\n{body!r}")
+        return (time.perf_counter() - started) * 1000
+
+    def load(
+        self, films: int, path: str, signed_in: bool = False, *, seconds: float = SECONDS,
+        connections: int = CLIENTS, minimum: int = 1,
+    ) -> _load.Sample:  # fmt: skip
+        return _load.run(
+            self.url(films, path), script=self.script, headers=self.headers(signed_in),
+            seconds=seconds, connections=connections, threads=2, minimum=minimum,
+        )  # fmt: skip
+
+    def warm_up(self) -> None:
+        """Load every endpoint briefly: imports, database connections, compiled templates."""
+        for films in SIZES:
+            _load.check(self.url(films, BARE), {}, expect="ok")
+            self.load(films, BARE, seconds=2)
+            for endpoint in ENDPOINTS:
+                self.fresh(films, endpoint)
+                self.load(films, endpoint[1], endpoint[2], seconds=2, connections=16, minimum=0)
+
+    def measure(self) -> tuple[dict[tuple[str, int], list[_load.Sample]], list[_load.Sample]]:
+        samples: dict[tuple[str, int], list[_load.Sample]] = {}
+        one_client: list[_load.Sample] = []
+        for number in range(ROUNDS):
+            for films in SIZES if number % 2 == 0 else SIZES[::-1]:
+                print(f"round {number + 1}/{ROUNDS}, {films} films", file=sys.stderr, flush=True)
+                bare = samples.setdefault((BARE_LABEL, films), [])
+                for endpoint in ENDPOINTS:
+                    label, path, signed_in, _ = endpoint
+                    bare.append(self.load(films, BARE, seconds=BARE_SECONDS))
+                    built = self.fresh(films, endpoint)
+                    heavy = label == "bare list"
+                    if heavy:
+                        self.misses[films].append(built)
+                    seconds = max(SECONDS, HEAVY_SECONDS) if heavy else SECONDS
+                    sample = self.load(films, path, signed_in, seconds=seconds)
+                    samples.setdefault((label, films), []).append(sample)
+                    if heavy and films == max(SIZES):
+                        # Same entry, still fresh: one client, requests one after another.
+                        one_client.append(
+                            self.load(films, path, seconds=ONE_CLIENT_SECONDS, connections=1)
+                        )
+                bare.append(self.load(films, BARE, seconds=BARE_SECONDS))
+        return samples, one_client
 
 
 def main() -> None:
-    from affea.localdev import free_port, port_open, stop_process
+    _load.wrk_binary()
+    with tempfile.TemporaryDirectory(prefix="affea-bench-api-") as tmp_name:
+        tmp = Path(tmp_name)
+        envs = _environment(tmp)
+        os.environ.update(envs[max(SIZES)])
+        import django
+        import redis
 
-    with tempfile.TemporaryDirectory(prefix="affea-bench-api-") as tmp:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": os.environ.get("BENCH_SETTINGS", "bench.api_settings"),
-            "DATABASE_URL": _database_url(Path(tmp)),
-            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
-            "DEBUG": "0",
-            "SECRET_KEY": "bench-" + "k3y-" * 16,
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "SITE_URL": "https://bench.affea.invalid",
-            "SECURE_SSL_REDIRECT": "0",
-            "SECURE_HSTS_SECONDS": "0",
-            "STORAGE_BACKEND": "s3",
-            "S3_ENDPOINT_URL": "http://127.0.0.1:9",
-            "S3_BUCKET": "affea-bench",
-            "S3_ACCESS_KEY_ID": "bench-key",
-            "S3_SECRET_ACCESS_KEY": "bench-secret",
-            "S3_ADDRESSING_STYLE": "path",
-            "LOG_LEVEL": "WARNING",
-        }
-        os.environ.update(env)
-        film_id, token = _seed()
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable, "-m", "gunicorn",
-                "--config", str(ROOT / "gunicorn.conf.py"),
-                "--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null",
-                # No worker recycling during the run: at ~1,000 req/s, max_requests would
-                # restart a worker every few seconds (a cold import on the measured cores).
-                "--max-requests", "0",
-                "--error-logfile", str(Path(tmp) / "gunicorn.log"),
-                "affea.wsgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
+        django.setup()
+        from django.contrib.auth.hashers import make_password
+
+        redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+        password_hash = make_password("bench-password-123")
+        # Pages need the static manifest, as in production (entrypoint.sh).
+        done = subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+            cwd=ROOT, env=envs[max(SIZES)], capture_output=True, text=True,
         )  # fmt: skip
+        if done.returncode != 0:
+            raise SystemExit(f"collectstatic failed:\n{done.stderr}")
+        print("encoding one rendition with the pipeline's FFmpeg commands", file=sys.stderr)
+        _catalogue(envs[max(SIZES)], "describe", str(tmp / "hls.json"))
+        film_ids = {}
+        for films in SIZES:
+            print(f"seeding {films} films", file=sys.stderr, flush=True)
+            env = {**envs[films], "BENCH_PASSWORD_HASH": password_hash}
+            seeded = _catalogue(env, "seed", str(films), str(tmp / "hls.json"))
+            film_ids[films] = json.loads(seeded)["film"]
+        servers = {films: _start(envs[films], tmp, films) for films in SIZES}
         try:
-            deadline = time.monotonic() + 30
-            while not port_open("127.0.0.1", port):
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("gunicorn did not start; see its error log")
-                time.sleep(0.2)
-            cookie = {"Cookie": f"access_token={token}"}
-            bares, rates, ratios = _measure(
-                port,
-                {
-                    "list, 24 films, anonymous": ("/api/content/", {}),
-                    "list, 24 films, signed in": ("/api/content/", cookie),
-                    "video-url, signed in": (
-                        f"/api/content/video-url/{film_id}/?quality=720p",
-                        cookie,
-                    ),
-                },
-            )
+            bench = Bench({f: base for f, (_, base) in servers.items()}, film_ids, password_hash)
+            print("warming up", file=sys.stderr, flush=True)
+            bench.warm_up()
+            samples, one_client = bench.measure()
         finally:
-            stop_process(server)
-        ours, botocore = _presign_timing()
-
-    goals = {
-        "list, 24 films, anonymous": " (goal >= 0.5)",
-        "video-url, signed in": " (goal >= 0.5)",
-    }
-    print(
-        f"gunicorn on loopback, {CLIENTS} keep-alive clients, {SECONDS:.0f} s per endpoint "
-        f"in {ROUNDS} interleaved rounds; medians over the rounds"
-    )
-    runs = ", ".join(f"{rate:.0f}" for rate in bares)
-    print(f"{'bare JsonResponse view':34}{statistics.median(bares):8.0f} req/s (runs {runs})")
-    for label in rates:
-        rate, ratio = statistics.median(rates[label]), statistics.median(ratios[label])
-        each = ", ".join(f"{r:.2f}" for r in ratios[label])
-        print(
-            f"{label:34}{rate:8.0f} req/s  ratio {ratio:.2f}{goals.get(label, '')} (rounds {each})"
-        )
-    label = "1,000 presigned URLs in-process"
-    print(f"{label:34}{ours:8.3f} s (goal <= 0.3); botocore {botocore:.3f} s")
+            for server, _ in servers.values():
+                stop_process(server)
+        endpoints = tmp / "endpoints.json"
+        queries = {}
+        for films in SIZES:
+            rows = [(BARE_LABEL, BARE, False)] + [
+                (label, bench.url(films, path)[len(bench.bases[films]) :], signed_in)
+                for label, path, signed_in, _ in ENDPOINTS
+            ]
+            endpoints.write_text(json.dumps(rows), encoding="utf-8")
+            queries[films] = json.loads(_catalogue(envs[films], "queries", str(endpoints)))
+    report(samples, one_client, queries, bench.misses, seconds=SECONDS, clients=CLIENTS)
 
 
 if __name__ == "__main__":

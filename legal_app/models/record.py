@@ -53,7 +53,7 @@ class LegalEvent(models.Model):
     summary = models.CharField(max_length=500)
     details = models.JSONField(default=dict, blank=True)
 
-    objects: ClassVar[models.Manager[LegalEvent]] = LegalEventQuerySet.as_manager()  # type: ignore[assignment]
+    objects: ClassVar[models.Manager[LegalEvent]] = LegalEventQuerySet.as_manager()
 
     class Meta:
         ordering = ("at", "pk")
