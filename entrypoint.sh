@@ -3,14 +3,17 @@
 #   web        wait for the database, check --deploy, migrate, superuser, collectstatic, gunicorn
 #   worker     wait for the database, check --deploy, RQ worker (scales: --scale worker=N)
 #   scheduler  wait for the database, check --deploy, RQ worker that also runs the scheduler
+#   cron       wait for the database, check --deploy, RQ's cron scheduler (affea/cron.py; one only)
 # Anything else runs as a command (e.g. `entrypoint.sh python manage.py shell`).
 set -eu
 
 role="${1:-web}"
+# Heals after Redis loss, a dead scheduler or a killed sibling (content_app.pipeline.worker).
+WORKER_CLASS="content_app.pipeline.worker.PipelineWorker"
 [ "$#" -gt 0 ] && shift
 
 case "$role" in
-  web | worker | scheduler) ;;
+  web | worker | scheduler | cron) ;;
   *) exec "$role" "$@" ;;
 esac
 
@@ -30,9 +33,12 @@ case "$role" in
     ;;
   worker)
     # Workers only run jobs; the scheduler service runs retries and periodic jobs.
-    exec python manage.py rqworker default "$@"
+    exec python manage.py rqworker high default --worker-class "$WORKER_CLASS" "$@"
     ;;
   scheduler)
-    exec python manage.py rqworker default --with-scheduler "$@"
+    exec python manage.py rqworker high default --with-scheduler --worker-class "$WORKER_CLASS" "$@"
+    ;;
+  cron)
+    exec python manage.py rqcron affea.cron "$@"
     ;;
 esac

@@ -11,6 +11,8 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -40,6 +42,11 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Map domain errors and unavailable services to JSON; defer the rest to DRF."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+        exc = DomainError(f"The request body is larger than {limit} MB.", status=413)
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = DomainError("The request has too many fields or files.")
     if isinstance(exc, UNAVAILABLE_ERRORS):
         logger.warning(
             "service unavailable during %s: %s: %s", context.get("view"), type(exc).__name__, exc

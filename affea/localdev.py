@@ -1,4 +1,4 @@
-"""Local stand-ins for production services: SeaweedFS as S3, a loopback redis-server.
+"""Local stand-ins for production services: SeaweedFS as S3, loopback redis-server and PostgreSQL.
 
 Used by `make run` (scripts/run_local.py) and by the test suite's session fixture,
 so both start the same real services the same way. Nothing here runs in production.
@@ -95,6 +95,7 @@ def start_seaweed(
     secret_key: str,
     s3_port: int | None = None,
     cors_origins: list[str] | None = None,
+    abort_incomplete_after_days: int = 1,
     timeout: float = 60.0,
 ) -> SeaweedS3:
     """Start `weed mini` with its data under `data_dir`, wait for S3, ensure the bucket.
@@ -144,6 +145,7 @@ def start_seaweed(
     )
     try:
         _wait_for_bucket(server, timeout=timeout)
+        configure_bucket_lifecycle(server.client(), bucket, abort_incomplete_after_days)
         if server.cors_origins:
             configure_bucket_cors(server.client(), bucket, server.cors_origins)
     except BaseException:
@@ -182,17 +184,39 @@ def _wait_for_bucket(server: SeaweedS3, *, timeout: float) -> None:
 
 
 def configure_bucket_cors(client, bucket: str, origins: list[str]) -> None:  # type: ignore[no-untyped-def]
-    """Let players on `origins` GET/HEAD media with Range headers straight from the bucket."""
+    """Let players on `origins` GET/HEAD media with Range headers straight from the bucket,
+    and the admin's uploader PUT parts of a source (reading each part's ETag)."""
     client.put_bucket_cors(
         Bucket=bucket,
         CORSConfiguration={
             "CORSRules": [
                 {
                     "AllowedOrigins": origins,
-                    "AllowedMethods": ["GET", "HEAD"],
-                    "AllowedHeaders": ["Range", "Origin", "Accept"],
+                    "AllowedMethods": ["GET", "HEAD", "PUT"],
+                    "AllowedHeaders": ["Range", "Origin", "Accept", "Content-Type"],
                     "ExposeHeaders": ["Content-Range", "Content-Length", "Accept-Ranges", "ETag"],
                     "MaxAgeSeconds": 3600,
+                }
+            ]
+        },
+    )
+
+
+def configure_bucket_lifecycle(client, bucket: str, days: int) -> None:  # type: ignore[no-untyped-def]
+    """Have the bucket itself drop multipart uploads left unfinished for `days` days.
+
+    A safety net under the reconciler's own abort (UPLOAD_ABANDON_AFTER), which also
+    works while no worker runs. SeaweedFS accepts and returns the rule.
+    """
+    client.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "affea-abort-incomplete-uploads",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": "films/"},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": days},
                 }
             ]
         },
@@ -221,6 +245,99 @@ def start_redis(*, port: int, data_dir: Path | None = None) -> subprocess.Popen[
             raise RuntimeError(f"redis-server did not start on 127.0.0.1:{port}")
         time.sleep(0.1)
     return process
+
+
+def postgres_bin_dir() -> Path | None:
+    """Find the server binaries of Debian's postgresql package (not on PATH there)."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+    )
+    return versions[-1].parent if versions else None
+
+
+def _server_user() -> str | None:
+    # PostgreSQL refuses to run as root; as root, run it as the account Debian's package made.
+    return "postgres" if os.geteuid() == 0 else None
+
+
+def start_postgres(data_dir: Path, *, port: int, timeout: float = 30.0) -> subprocess.Popen[bytes]:
+    """Create a throw-away cluster in `data_dir` and serve it on 127.0.0.1:`port` (trust auth).
+
+    Durability is off (fsync, synchronous commit): the cluster lives as long as one run.
+    """
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        raise RuntimeError(
+            "PostgreSQL server binaries not found: scripts/ensure-system.sh initdb:postgresql"
+        )
+    user = _server_user()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if user is not None:
+        shutil.chown(data_dir, user=user, group=user)
+    cluster = data_dir / "cluster"
+    log_path = data_dir / "postgres.log"
+    with log_path.open("ab") as log:
+        subprocess.run(
+            [str(bin_dir / "initdb"), "-D", str(cluster), "-U", "postgres", "--auth=trust",
+             "-E", "UTF8", "--no-sync", "--no-instructions"],
+            check=True, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT, user=user, timeout=60,
+        )  # fmt: skip
+        process = subprocess.Popen(
+            [str(bin_dir / "postgres"), "-D", str(cluster), "-p", str(port),
+             "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={data_dir}",
+             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+            cwd=data_dir, stdout=log, stderr=subprocess.STDOUT, user=user, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while not port_open("127.0.0.1", port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_postgres(process)
+            raise RuntimeError(f"PostgreSQL did not start on 127.0.0.1:{port}; see {log_path}")
+        time.sleep(0.1)
+    return process
+
+
+def stop_postgres(process: subprocess.Popen[bytes], *, timeout: float = 15.0) -> None:
+    """Fast shutdown (SIGINT): SIGTERM would wait for every client to disconnect."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stop_process(process)
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    """Where the test suite's PostgreSQL and Redis come from: given, the machine's, or its own."""
+
+    database_url: str | None  # None: start our own PostgreSQL
+    redis_url: str | None  # None: start our own redis-server
+
+
+MACHINE_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/affea"
+# Tests own Redis database 15 and flush it; never point this at a shared one.
+MACHINE_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def plan_test_services(environ: dict[str, str] | os._Environ[str]) -> ServicePlan:
+    """Use a URL that is set, else the machine's service if it answers, else our own.
+
+    AFFEA_TEST_SERVICES=own starts our own whatever is set or running, so CI proves the
+    path of a fresh machine without stopping the machine's services.
+    """
+    if environ.get("AFFEA_TEST_SERVICES", "auto") == "own":
+        return ServicePlan(database_url=None, redis_url=None)
+    database_url = environ.get("DATABASE_URL") or (
+        MACHINE_DATABASE_URL if port_open("127.0.0.1", 5432) else None
+    )
+    redis_url = environ.get("REDIS_URL") or (
+        MACHINE_REDIS_URL if port_open("127.0.0.1", 6379) else None
+    )
+    return ServicePlan(database_url=database_url, redis_url=redis_url)
 
 
 def stop_process(process: subprocess.Popen[bytes], *, timeout: float = 15.0) -> None:

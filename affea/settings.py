@@ -16,6 +16,9 @@ import environ
 from boto3.s3.transfer import TransferConfig
 from django.core.exceptions import ImproperlyConfigured
 
+from affea.logging import logging_config
+from affea.sentry import init_sentry
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 # A local .env (never committed; `make run` writes its local services there) is read
@@ -101,6 +104,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later log line and the metrics of the whole request see these.
+    "affea.middleware.RequestIdMiddleware",
+    "affea.middleware.MetricsMiddleware",
+    # Outside every middleware that may query PostgreSQL or Redis: their outage is a 503.
+    "affea.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -109,7 +117,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "legal_app.terms.middleware.TermsAcceptanceMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "content_app.error_pages.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "affea.urls"
@@ -127,6 +137,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "content_app.seo.site_context",
             ],
         },
     },
@@ -175,14 +186,17 @@ CACHES = {
     }
 }
 
-RQ_QUEUES = {
-    "default": {
-        "URL": REDIS_URL,
-        "DEFAULT_TIMEOUT": env.int("RQ_DEFAULT_TIMEOUT", default=3600),
-        "CONNECTION_KWARGS": {"socket_connect_timeout": REDIS_SOCKET_TIMEOUT},
-    },
+_RQ_QUEUE = {
+    "URL": REDIS_URL,
+    "DEFAULT_TIMEOUT": env.int("RQ_DEFAULT_TIMEOUT", default=3600),
+    "CONNECTION_KWARGS": {"socket_connect_timeout": REDIS_SOCKET_TIMEOUT},
 }
+# Workers listen to "high" first (`rqworker high default`): the pipeline puts there what
+# makes a film playable first (content_app.pipeline.queue).
+RQ_QUEUES = {"high": dict(_RQ_QUEUE), "default": dict(_RQ_QUEUE)}
 RQ_SHOW_ADMIN_LINK = True
+# Jobs carry the enqueuing request's id and report their outcome to the metrics.
+RQ = {"QUEUE_CLASS": "affea.jobs.Queue"}
 
 # --- Storage --------------------------------------------------------------------
 
@@ -272,9 +286,11 @@ SERVER_EMAIL: str = DEFAULT_FROM_EMAIL
 
 # --- Security -------------------------------------------------------------------
 
-# nginx sets X-Forwarded-Proto and overwrites any value a client sent; gunicorn
-# is only reachable through nginx in every deployment we ship.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The number of proxies in front of gunicorn whose X-Forwarded-* headers we trust (nginx: 1).
+TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)
+# nginx sets X-Forwarded-Proto, overwriting any value a client sent. Reached directly
+# (TRUSTED_PROXY_COUNT=0), a client could claim HTTPS with that header: it is not read.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 USE_X_FORWARDED_HOST = False
 HTTPS: bool = SITE_URL.startswith("https://")
 SESSION_COOKIE_SECURE = HTTPS
@@ -290,9 +306,6 @@ X_FRAME_OPTIONS = "DENY"
 # The health probe answers over plain HTTP inside the private network.
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 SILENCED_SYSTEM_CHECKS: list[str] = env.list("SILENCED_SYSTEM_CHECKS", default=[])
-
-# The number of proxies in front of gunicorn whose X-Forwarded-For we trust (nginx: 1).
-TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 CORS_ALLOW_CREDENTIALS = True
 CORS_ALLOW_HEADERS = (
@@ -331,7 +344,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     "EXCEPTION_HANDLER": "affea.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "affea.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -359,19 +372,35 @@ SIMPLE_JWT: dict[str, Any] = {
     "CHECK_REVOKE_TOKEN": True,
 }
 JWT_REMEMBER_ME_LIFETIME = timedelta(days=env.int("JWT_REMEMBER_DAYS", default=7))
+# A refresh token traded less than this long ago still refreshes (concurrent requests of one
+# page); presenting it later is a replay and revokes the whole sign-in (users_app.jwt_tokens).
+JWT_REFRESH_GRACE_SECONDS: int = env.int("JWT_REFRESH_GRACE_SECONDS", default=30)
 JWT_ACCESS_COOKIE: str = env.str("JWT_ACCESS_COOKIE", default="access_token")
 JWT_REFRESH_COOKIE: str = env.str("JWT_REFRESH_COOKIE", default="refresh_token")
 JWT_COOKIE_SAMESITE: str = env.str("JWT_COOKIE_SAMESITE", default="Lax")
 JWT_COOKIE_SECURE: bool = env.bool("JWT_COOKIE_SECURE", default=HTTPS)
 
 ACCOUNT_CONFIRMATION_DAYS: int = env.int("ACCOUNT_CONFIRMATION_DAYS", default=3)
+# SPA clients whose mailed links land in them (users_app.clients): a JSON object mapping an
+# exact origin to its routes, e.g. {"https://app.example": {"login": "/login",
+# "reset_password": "/reset-password", "confirm": "/confirm"}}. Empty: Affea's own pages.
+SPA_CLIENTS: dict[str, dict[str, str]] = {
+    origin.rstrip("/"): routes for origin, routes in env.json("SPA_CLIENTS", default={}).items()
+}
 
 # Account endpoint throttles (users_app.throttling): scope -> kind -> (requests, seconds).
 # "account" is the email (or uid) the request is about; login counts failures only.
 ACCOUNT_THROTTLE_RATES: dict[str, dict[str, tuple[int, int]]] = {
     "login": {"ip": (30, 900), "account": (env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5), 900)},
     "register": {"ip": (10, 3600), "account": (3, 3600)},
-    "email_exists": {"ip": (30, 60), "account": (10, 60)},
+    # Sign-up forms check the address as the viewer types (3-4 calls, more with typos):
+    # generous per minute, capped per hour and across all clients against enumeration.
+    "email_exists": {
+        "ip": (30, 60),
+        "ip_hour": (200, 3600),
+        "account": (10, 60),
+        "global": (env.int("EMAIL_EXISTS_GLOBAL_PER_MINUTE", default=1000), 60),
+    },
     "forgot_password": {"ip": (10, 3600), "account": (3, 3600)},
     "confirm": {"ip": (30, 3600), "account": (10, 3600)},
 }
@@ -383,6 +412,21 @@ FFPROBE_BINARY: str = env.str("FFPROBE_BINARY", default="ffprobe")
 FFMPEG_PRESET: str = env.str("FFMPEG_PRESET", default="veryfast")
 # How often the reconciler re-enqueues processing that Redis lost (content_app.pipeline).
 PIPELINE_RECONCILE_INTERVAL: int = env.int("PIPELINE_RECONCILE_INTERVAL", default=120)
+# How often a worker checks its scheduler, the reconciler's chain and dead siblings' jobs,
+# and how soon a running job whose worker died is noticed (content_app.pipeline.worker).
+PIPELINE_WORKER_MAINTENANCE_INTERVAL: int = env.int(
+    "PIPELINE_WORKER_MAINTENANCE_INTERVAL", default=15
+)
+PIPELINE_JOB_HEARTBEAT_INTERVAL: int = env.int("PIPELINE_JOB_HEARTBEAT_INTERVAL", default=5)
+# Seconds the reconciler leaves a just-started film alone (its first job is being enqueued).
+PIPELINE_RECONCILE_SETTLE: int = env.int("PIPELINE_RECONCILE_SETTLE", default=30)
+# Staff uploads straight to S3 (content_app.uploads): a multipart upload not finished
+# after this many seconds is aborted by the reconciler (and by the bucket's lifecycle
+# rule, in whole days); part URLs signed for the browser live this long.
+UPLOAD_ABANDON_AFTER: int = env.int("UPLOAD_ABANDON_AFTER", default=24 * 3600)
+UPLOAD_PART_URL_TTL: int = env.int("UPLOAD_PART_URL_TTL", default=900)
+# Bytes per part the browser sends (S3 wants at least 5 MiB for all but the last).
+UPLOAD_PART_SIZE: int = max(5 * 1024 * 1024, env.int("UPLOAD_PART_SIZE", default=16 * 1024 * 1024))
 
 # --- Catalogue and playback -----------------------------------------------------
 
@@ -397,6 +441,42 @@ CLOUDFRONT_PRIVATE_KEY: str = env.str("CLOUDFRONT_PRIVATE_KEY", default="")
 # X-Accel-Redirect to this `internal` location instead of sending the bytes itself.
 MEDIA_X_ACCEL_PREFIX: str = env.str("MEDIA_X_ACCEL_PREFIX", default="")
 
+# --- Legal ----------------------------------------------------------------------
+
+# Affea's designated DMCA agent (17 U.S.C. §512(c)(2)), shown on /legal/dmca/; the
+# Copyright Office's directory must list the same. Required in production.
+DMCA_AGENT_NAME: str = _required_in_production(
+    "DMCA_AGENT_NAME", env.str("DMCA_AGENT_NAME", default="Affea DMCA Agent" if DEBUG else "")
+)
+DMCA_AGENT_ADDRESS: str = _required_in_production(
+    "DMCA_AGENT_ADDRESS",
+    env.str("DMCA_AGENT_ADDRESS", default="1 Example Street, Springfield, USA" if DEBUG else ""),
+)
+DMCA_AGENT_EMAIL: str = _required_in_production(
+    "DMCA_AGENT_EMAIL", env.str("DMCA_AGENT_EMAIL", default="dmca@affea.local" if DEBUG else "")
+)
+DMCA_AGENT_PHONE: str = _required_in_production(
+    "DMCA_AGENT_PHONE", env.str("DMCA_AGENT_PHONE", default="+1 555 0100" if DEBUG else "")
+)
+# Who is mailed when a notice arrives (default: the agent).
+DMCA_STAFF_EMAILS: list[str] = env.list("DMCA_STAFF_EMAILS", default=[DMCA_AGENT_EMAIL])
+# Restoration after a counter-notice happens at the start of this business day following
+# receipt (§512(g)(2)(C): 10 to 14). 11 means ten whole business days have passed.
+DMCA_RESTORATION_BUSINESS_DAY: int = env.int("DMCA_RESTORATION_BUSINESS_DAY", default=11)
+if not 10 <= DMCA_RESTORATION_BUSINESS_DAY <= 14:
+    raise ImproperlyConfigured("DMCA_RESTORATION_BUSINESS_DAY must be between 10 and 14.")
+# Business days are counted in this time zone, skipping weekends and US federal holidays.
+DMCA_TIME_ZONE: str = env.str("DMCA_TIME_ZONE", default="America/New_York")
+# Repeat-infringer policy (§512(i)): rights holders with this many accepted notices are flagged.
+DMCA_REPEAT_INFRINGER_NOTICES: int = env.int("DMCA_REPEAT_INFRINGER_NOTICES", default=3)
+# The public legal forms, throttled per client IP by users_app.throttling.
+ACCOUNT_THROTTLE_RATES["dmca_notice"] = {"ip": (env.int("DMCA_NOTICES_PER_HOUR", default=10), 3600)}
+ACCOUNT_THROTTLE_RATES["counter_notice"] = {"ip": (10, 3600)}
+# Terms (legal_app.terms): when on, a signed-in API client that has not accepted the
+# current terms gets 403 `terms_not_accepted` outside the account and legal endpoints.
+# Off by default, so clients that know nothing of terms keep working.
+TERMS_ENFORCE_API: bool = env.bool("TERMS_ENFORCE_API", default=False)
+
 # --- Internationalisation, logging ----------------------------------------------
 
 LANGUAGE_CODE = "en-us"
@@ -404,18 +484,23 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        "botocore": {"level": "WARNING"},
-        "s3transfer": {"level": "WARNING"},
-    },
-}
+# One JSON object per line in production (searchable), plain text for a developer.
+LOG_FORMAT: str = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'plain' or 'json'.")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
+
+# --- Operations: metrics and error reports --------------------------------------------
+
+# /metrics answers only a scraper that sends `Authorization: Bearer <METRICS_TOKEN>`
+# (empty: /metrics is off); nginx also admits only METRICS_ALLOW_NETWORK.
+METRICS_TOKEN: str = env.str("METRICS_TOKEN", default="")
+# Unhandled exceptions and failed jobs go to Sentry when a DSN is set, never personal data.
+SENTRY_DSN: str = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT: str = env.str(
+    "SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"
+)
+init_sentry(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
 
 DEMO_STAFF_EMAIL: str = env.str("DEMO_STAFF_EMAIL", default="staff@affea.local")
 DEMO_STAFF_PASSWORD: str = env.str("DEMO_STAFF_PASSWORD", default="affea-demo-staff")

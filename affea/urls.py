@@ -5,9 +5,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from affea.health import health
+from affea.metrics import metrics_view
+from content_app.sitemaps import robots_txt, sitemap
 
 urlpatterns = [
     path("health/", health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
+    path("sitemap.xml", sitemap, name="sitemap"),
+    path("robots.txt", robots_txt, name="robots-txt"),
     path("admin/", admin.site.urls),
     path("api/content/", include("content_app.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

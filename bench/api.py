@@ -9,11 +9,13 @@ the bare list at 10,000 films fetched by one client, and the goals of issue 9 it
 Usage: .venv/bin/python bench/api.py   (needs wrk: `scripts/ensure-system.sh wrk` as root)
 
 Two gunicorns (the project's gunicorn.conf.py, access log off, no worker recycling) serve
-two PostgreSQL databases at once: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/
-affea_bench_api) holds 10,000 films and `<its name>_100` holds 100; both are created if
+two PostgreSQL databases at once: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:
+5432/affea_bench_api) holds 10,000 films and `<its name>_100` holds 100; both are created if
 missing, migrated and reseeded. Each round measures both catalogues, in alternating order,
 and the bare view before every endpoint, so slow drift of a shared machine falls on both
-sides of a ratio. Redis is BENCH_REDIS_URL (default redis://127.0.0.1:6379/9), flushed at
+sides of a ratio. Every window starts after a catalogue change whose answer is rebuilt by
+one request (timed: the cache-miss line) and after the server has finished the previous
+window's requests. Redis is BENCH_REDIS_URL (default redis://127.0.0.1:6379/9), flushed at
 start. Presigned URLs are signed, never fetched, so S3 is a dummy endpoint. Each endpoint
 is loaded for BENCH_SECONDS (default 3) per round; any failed request aborts the run.
 """
@@ -93,6 +95,10 @@ def _environment(tmp: Path) -> dict[int, dict[str, str]]:
         "S3_ACCESS_KEY_ID": "bench-key",
         "S3_SECRET_ACCESS_KEY": "bench-secret",
         "S3_ADDRESSING_STYLE": "path",
+        "DMCA_AGENT_NAME": "Bench Agent",
+        "DMCA_AGENT_ADDRESS": "1 Bench Street, Springfield",
+        "DMCA_AGENT_EMAIL": "dmca@bench.affea.invalid",
+        "DMCA_AGENT_PHONE": "+1 555 0100",
         "LOG_LEVEL": "WARNING",
         # One catalogue version for both servers (their list entries differ by host:port),
         # so the benchmark can move it as a write service would.
@@ -129,22 +135,37 @@ def _start(env: dict[str, str], tmp: Path, films: int) -> tuple[subprocess.Popen
         [
             sys.executable, "-m", "gunicorn", "--config", str(conf),
             "--bind", f"127.0.0.1:{port}", "--error-logfile", str(log),
+            # Two benchmark servers (and maybe `make run`) must not share one control socket.
+            "--no-control-socket",
             "affea.wsgi:application",
         ],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while not port_open("127.0.0.1", port):
+    deadline = time.monotonic() + 60
+    while True:
+        # The port opens before the workers have imported Django (or failed to).
+        if port_open("127.0.0.1", port):
+            try:
+                _load.check(f"http://127.0.0.1:{port}{BARE}", {}, expect="ok")
+                break
+            except (_load.LoadError, OSError):
+                pass
         if time.monotonic() > deadline or server.poll() is not None:
-            raise SystemExit(f"gunicorn did not start:\n{log.read_text(errors='replace')}")
-        time.sleep(0.2)
+            stop_process(server)
+            raise SystemExit(f"gunicorn did not start:\n{log.read_text(errors='replace')[-4000:]}")
+        time.sleep(0.3)
     return server, f"http://127.0.0.1:{port}"
 
 
 class Bench:
-    def __init__(self, bases: dict[int, str], films: dict[int, int], password_hash: str) -> None:
-        self.script = _load.write_script(Path(tempfile.mkdtemp(prefix="affea-bench-wrk-")))
-        self.bases, self.films, self.password_hash = bases, films, password_hash
+    def __init__(
+        self, servers: dict[int, tuple[subprocess.Popen[bytes], str]], films: dict[int, int],
+        password_hash: str, tmp: Path,
+    ) -> None:  # fmt: skip
+        self.script = _load.write_script(tmp)
+        self.pids = {size: server.pid for size, (server, _) in servers.items()}
+        self.bases = {size: base for size, (_, base) in servers.items()}
+        self.films, self.password_hash = films, password_hash
         self.misses: dict[int, list[float]] = {films: [] for films in SIZES}
 
     def headers(self, signed_in: bool) -> dict[str, str]:
@@ -181,10 +202,14 @@ class Bench:
         self, films: int, path: str, signed_in: bool = False, *, seconds: float = SECONDS,
         connections: int = CLIENTS, minimum: int = 1,
     ) -> _load.Sample:  # fmt: skip
-        return _load.run(
-            self.url(films, path), script=self.script, headers=self.headers(signed_in),
+        # As browsers and HTTP libraries do: the cached bare list is then sent as stored.
+        headers = {**self.headers(signed_in), "Accept-Encoding": "gzip"}
+        sample = _load.run(
+            self.url(films, path), script=self.script, headers=headers,
             seconds=seconds, connections=connections, threads=2, minimum=minimum,
         )  # fmt: skip
+        _load.settle(self.pids[films])
+        return sample
 
     def warm_up(self) -> None:
         """Load every endpoint briefly: imports, database connections, compiled templates."""
@@ -213,7 +238,9 @@ class Bench:
                     sample = self.load(films, path, signed_in, seconds=seconds)
                     samples.setdefault((label, films), []).append(sample)
                     if heavy and films == max(SIZES):
-                        # Same entry, still fresh: one client, requests one after another.
+                        # A fresh entry again (draining 50 clients may outlast the first),
+                        # then one client, requests one after another.
+                        self.fresh(films, endpoint)
                         one_client.append(
                             self.load(films, path, seconds=ONE_CLIENT_SECONDS, connections=1)
                         )
@@ -250,9 +277,11 @@ def main() -> None:
             env = {**envs[films], "BENCH_PASSWORD_HASH": password_hash}
             seeded = _catalogue(env, "seed", str(films), str(tmp / "hls.json"))
             film_ids[films] = json.loads(seeded)["film"]
-        servers = {films: _start(envs[films], tmp, films) for films in SIZES}
+        servers: dict[int, tuple[subprocess.Popen[bytes], str]] = {}
         try:
-            bench = Bench({f: base for f, (_, base) in servers.items()}, film_ids, password_hash)
+            for films in SIZES:
+                servers[films] = _start(envs[films], tmp, films)
+            bench = Bench(servers, film_ids, password_hash, tmp)
             print("warming up", file=sys.stderr, flush=True)
             bench.warm_up()
             samples, one_client = bench.measure()

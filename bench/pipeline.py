@@ -184,7 +184,16 @@ def main() -> None:
 
         worker_log = work / "worker.log"
         worker = subprocess.Popen(
-            [sys.executable, "manage.py", "rqworker", "default", "--with-scheduler"],
+            [
+                sys.executable,
+                "manage.py",
+                "rqworker",
+                "high",
+                "default",
+                "--with-scheduler",
+                "--worker-class",
+                "content_app.pipeline.worker.PipelineWorker",
+            ],
             cwd=ROOT,
             env=env,
             stdout=worker_log.open("wb"),

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.core.validators import FileExtensionValidator
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import slugify
 
@@ -16,8 +17,24 @@ from affea.errors import DomainError
 from content_app import services
 from content_app.catalogue_cache import catalogue_changed
 from content_app.media.probe import VIDEO_EXTENSIONS
-from content_app.models import Category, Film, ProcessingState, Rendition, RenditionStatus
-from content_app.pipeline import film_images_overridden, film_processing_restart
+from content_app.models import (
+    Category,
+    Film,
+    ProcessingState,
+    Rendition,
+    RenditionStatus,
+    Subtitle,
+)
+from content_app.pipeline import (
+    StorageUnavailable,
+    film_images_overridden,
+    film_processing_restart,
+    film_uploads_store,
+    queue_available,
+)
+from content_app.subtitles import to_webvtt
+from content_app.uploads import multipart as direct_uploads
+from content_app.uploads.admin import FilmUploadAdminMixin
 
 _validate_video_extension = FileExtensionValidator(
     allowed_extensions=list(VIDEO_EXTENSIONS),
@@ -49,6 +66,10 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 class FilmForm(forms.ModelForm):
+    # Set by the upload started on the add page (straight to S3): "<upload id> <key>".
+    source_upload = forms.CharField(required=False, widget=forms.HiddenInput)
+    uploader_id: int | None = None  # the staff user, set by FilmAdmin.get_form
+
     class Meta:
         model = Film
         fields = (
@@ -77,6 +98,31 @@ class FilmForm(forms.ModelForm):
         if source and hasattr(source, "content_type"):
             _validate_video_extension(source)
         return source
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # New files go to storage now, so a storage outage is a form error saving nothing.
+        uploads = {
+            name: cleaned[name]
+            for name in ("source", "thumbnail", "poster")
+            if hasattr(cleaned.get(name), "content_type")
+        }
+        if uploads and not self.errors:
+            try:
+                cleaned.update(film_uploads_store(film=self.instance, uploads=uploads))
+            except StorageUnavailable as exc:
+                raise forms.ValidationError(exc.message) from exc
+        token = cleaned.get("source_upload")
+        if token and not self.instance.pk and not self.errors and self.uploader_id:
+            try:
+                key, film_uuid = direct_uploads.upload_finish_for_new_film(
+                    token=token, user_id=self.uploader_id
+                )
+            except DomainError as exc:
+                raise forms.ValidationError(exc.message) from exc
+            cleaned["source"] = key
+            self.instance.uuid = film_uuid
+        return cleaned
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data.get("slug") or slugify(self.cleaned_data.get("title") or "")
@@ -113,8 +159,37 @@ class RenditionInline(admin.TabularInline):
         return False
 
 
+class SubtitleForm(forms.ModelForm):
+    class Meta:
+        model = Subtitle
+        fields = ("language", "label", "file")
+        help_texts = {"file": "WebVTT (.vtt) or SubRip (.srt); SRT is converted to WebVTT."}
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data.get("file")
+        # Only a new upload is converted; a stored file is already WebVTT.
+        if upload and hasattr(upload, "content_type"):
+            return to_webvtt(upload)
+        return upload
+
+
+class SubtitleFormSet(forms.BaseInlineFormSet):
+    def save(self, commit: bool = True) -> Any:
+        saved = super().save(commit=commit)
+        if self.has_changed():
+            catalogue_changed()  # film items list their subtitles
+        return saved
+
+
+class SubtitleInline(admin.TabularInline):
+    model = Subtitle
+    form = SubtitleForm
+    formset = SubtitleFormSet
+    extra = 0
+
+
 @admin.register(Film)
-class FilmAdmin(admin.ModelAdmin):
+class FilmAdmin(FilmUploadAdminMixin, admin.ModelAdmin):
     form = FilmForm
     list_display = (
         "thumbnail_preview",
@@ -122,6 +197,7 @@ class FilmAdmin(admin.ModelAdmin):
         "processing",
         "ready_qualities",
         "is_published",
+        "licence_window",
         "category",
         "created_at",
     )
@@ -130,12 +206,13 @@ class FilmAdmin(admin.ModelAdmin):
     search_fields = ("title", "director", "credits", "slug")
     list_per_page = 50
     prepopulated_fields = {"slug": ("title",)}
-    inlines = (RenditionInline,)
+    inlines = (SubtitleInline, RenditionInline)
     actions = ("publish", "unpublish", "reprocess")
     readonly_fields = (
         "processing_state",
         "processing_progress",
         "processing_error",
+        "processing_note",
         "duration",
         "source_width",
         "source_height",
@@ -162,7 +239,7 @@ class FilmAdmin(admin.ModelAdmin):
         (
             "Source and images",
             {
-                "fields": ("source", "thumbnail", "poster"),
+                "fields": ("source", "source_upload", "thumbnail", "poster"),
                 "description": "Upload the original video; Affea makes the renditions, the "
                 "thumbnail and the poster. Images uploaded here replace generated ones.",
             },
@@ -174,6 +251,7 @@ class FilmAdmin(admin.ModelAdmin):
                     "processing_state",
                     "processing_progress",
                     "processing_error",
+                    "processing_note",
                     "duration",
                     "source_width",
                     "source_height",
@@ -215,15 +293,34 @@ class FilmAdmin(admin.ModelAdmin):
 
     @admin.display(description="State", ordering="processing_state")
     def processing(self, film: Film) -> str:
+        # The span is what static/js/admin-status.js updates live.
         if film.processing_state == ProcessingState.PROCESSING:
-            return f"processing {film.processing_progress}%"
-        if film.processing_state == ProcessingState.ERROR:
-            return format_html('<span title="{}">error</span>', film.processing_error)
-        return film.get_processing_state_display().lower()
+            note = f" — {film.processing_note}" if film.processing_note else ""
+            text = f"processing {film.processing_progress}%{note}"
+        elif film.processing_state == ProcessingState.ERROR:
+            text = f"error — {film.processing_error}"
+        else:
+            text = film.get_processing_state_display().lower()
+        return format_html(
+            '<span data-film-status="{}" data-state="{}">{}</span>',
+            film.pk,
+            film.processing_state,
+            text,
+        )
 
     @admin.display(description="Ready qualities")
     def ready_qualities(self, film: Film) -> str:
         return ", ".join(r.quality for r in getattr(film, "ready_renditions", [])) or "—"
+
+    @admin.display(description="Licence window", ordering="licence_starts_at")
+    def licence_window(self, film: Film) -> str:
+        # The legal app publishes and unpublishes at these times (legal_app.licences).
+        starts, ends = film.licence_starts_at, film.licence_ends_at
+        if starts is None and ends is None:
+            return "—"
+        start = f"{timezone.localtime(starts):%Y-%m-%d %H:%M}" if starts else "…"
+        end = f"{timezone.localtime(ends):%Y-%m-%d %H:%M}" if ends else "…"
+        return f"{start} → {end}"
 
     def save_model(self, request: HttpRequest, obj: Film, form: Any, change: bool) -> None:
         if not change:
@@ -242,8 +339,15 @@ class FilmAdmin(admin.ModelAdmin):
                 film_images_overridden(film=obj, previous=previous)
         # Started here, so the page staff land on shows it; the job the save enqueued then
         # finds this source already started and does nothing.
-        if "source" in form.changed_data:
+        if "source" in form.changed_data or form.cleaned_data.get("source_upload"):
             film_processing_restart(film=obj)
+            if not queue_available():
+                self.message_user(
+                    request,
+                    "The film was saved, but the processing queue cannot be reached: "
+                    "processing will start when the queue is back.",
+                    messages.WARNING,
+                )
 
     def delete_model(self, request: HttpRequest, obj: Film) -> None:
         super().delete_model(request, obj)

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from django.core.cache import cache
 from django.db import transaction
@@ -22,6 +22,8 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "content:catalogue-version"
+# Seconds a request waits for another process to finish building the same entry.
+BUILD_WAIT = 30
 T = TypeVar("T")
 
 
@@ -67,7 +69,12 @@ def catalogue_version() -> int | None:
 
 
 def cached(name: str, parts: tuple[object, ...], build: Callable[[], T], *, timeout: int) -> T:
-    """`build()`, shared by all web processes until the catalogue changes or `timeout` passes."""
+    """`build()`, shared by all web processes until the catalogue changes or `timeout` passes.
+
+    One process builds a missing entry while the others wait for it (up to `BUILD_WAIT`):
+    a large list costs seconds to build, and every request arriving meanwhile building it
+    too would only slow each other down. Nothing older than the current version is served.
+    """
     version = catalogue_version()
     if version is None:
         return build()
@@ -75,13 +82,42 @@ def cached(name: str, parts: tuple[object, ...], build: Callable[[], T], *, time
     key = f"content:{name}:{version}:{digest}"
     try:
         hit: T | None = cache.get(key)
+        if hit is not None:
+            return hit
+        building = cache.add(f"{key}:building", 1, BUILD_WAIT)
+        if not building:
+            waited = _wait_for(key)
+            if waited is not None:
+                return cast(T, waited)  # stored by `cached` for this very key
     except RedisError:
         return build()
-    if hit is not None:
-        return hit
-    value = build()
     try:
+        value = build()
         cache.set(key, value, timeout)
     except RedisError:
         logger.warning("catalogue cache unavailable; %s not stored", name)
+    finally:
+        if building:
+            _release(f"{key}:building")
     return value
+
+
+def _release(lock: str) -> None:
+    try:
+        cache.delete(lock)
+    except RedisError:
+        logger.warning("catalogue cache unavailable; %s expires by itself", lock)
+
+
+def _wait_for(key: str) -> object | None:
+    """The entry another process is building, once it is stored; None if it takes too long."""
+    deadline = time.monotonic() + BUILD_WAIT
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        if not cache.get(f"{key}:building"):
+            # Stored just now, or the builder gave up (an error): then build it here.
+            return cache.get(key)
+    return None

@@ -72,6 +72,9 @@ class Film(models.Model):
     # Bumped whenever the source changes; jobs carry the version they were made
     # for and do nothing once it has moved on.
     source_version = models.PositiveIntegerField(default=0, editable=False)
+    # The source version whose renditions viewers are shown: a replaced source stays on
+    # air until the new version is ready (content_app.pipeline.live).
+    live_version = models.PositiveIntegerField(default=0, editable=False)
     source_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     source_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
@@ -87,6 +90,13 @@ class Film(models.Model):
     processing_error = models.TextField(blank=True)
     processing_progress = models.PositiveSmallIntegerField(default=0)
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    # The source whose processing was started: a source saved whose job Redis lost differs
+    # from it, so the reconciler can tell that processing still has to start.
+    processing_source = models.CharField(max_length=500, blank=True, editable=False)
+    # What a step is waiting for ("storage unreachable, retry 2 at 10:42"), for staff.
+    processing_note = models.CharField(max_length=300, blank=True, editable=False)
+    # What ffprobe said of the current source (content_app.media.probe.ProbeResult).
+    source_probe = models.JSONField(default=dict, blank=True, editable=False)
 
     is_published = models.BooleanField(default=False)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -182,9 +192,20 @@ class Rendition(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=("film", "quality"), name="rendition_one_per_quality"),
+            models.UniqueConstraint(
+                fields=("film", "source_version", "quality"), name="rendition_one_per_quality"
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=RenditionStatus.values), name="rendition_status_valid"
+            ),
+        ]
+        indexes = [
+            # What the visibility rule asks of every film in a list ("has a playable
+            # rendition"): answered from this narrow index instead of the wide rows.
+            models.Index(
+                fields=("film", "source_version"),
+                condition=Q(status="ready") & ~Q(media_key=""),
+                name="rendition_playable",
             ),
         ]
 

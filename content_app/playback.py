@@ -23,6 +23,7 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
+from affea import metrics
 from affea.errors import DomainError, NotFound, ServiceUnavailable
 from affea.storage import s3_client
 from content_app.media.objects import content_type_for
@@ -163,17 +164,25 @@ def image_url(key: str, *, request: HttpRequest | None = None) -> str:
 
 
 def choose_quality(available: dict[str, str], quality: str | None) -> tuple[str, str]:
-    """From {quality: media key} of ready renditions, pick the one asked for or the best."""
+    """From {quality: media key} of ready renditions, pick the one asked for or a fallback.
+
+    A quality that is not ready, or that the film lacks (a 720p source has no 1080p),
+    gives the best ready rendition below it, else the lowest ready one: clients pick a
+    quality from the connection speed without knowing what the film offers.
+    """
     if quality is not None and quality not in QUALITY_HEIGHTS:
         raise DomainError(f"Unknown quality; use one of {', '.join(QUALITY_HEIGHTS)}.")
-    if quality is not None:
-        if quality not in available:
-            raise NotFound("No playable rendition of this film in that quality.")
-        return quality, available[quality]
     if not available:
         raise NotFound("No playable rendition of this film.")
-    best = max(available, key=QUALITY_HEIGHTS.__getitem__)
-    return best, available[best]
+    if quality is not None and quality in available:
+        return quality, available[quality]
+    ranked = sorted(available, key=QUALITY_HEIGHTS.__getitem__)
+    if quality is not None:
+        below = [q for q in ranked if QUALITY_HEIGHTS[q] < QUALITY_HEIGHTS[quality]]
+        chosen = below[-1] if below else ranked[0]
+    else:
+        chosen = ranked[-1]
+    return chosen, available[chosen]
 
 
 def rendition_for(film: Film, quality: str | None) -> Rendition:
@@ -193,4 +202,5 @@ def video_url(
     """Sign the chosen rendition of {quality: media key} (the film's ready renditions)."""
     chosen, media_key = choose_quality(renditions, quality)
     signed = signed_media_url(media_key, request=request)
+    metrics.playback_url_issued(mode="progressive")
     return VideoURL(signed.url, chosen, signed.expires_at)

@@ -15,7 +15,15 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquer
 from django.db.models.fields import BooleanField
 from django.db.models.functions import Least
 
-from content_app.models import Category, Favorite, Film, Rendition, RenditionStatus, WatchProgress
+from content_app.models import (
+    Category,
+    Favorite,
+    Film,
+    Rendition,
+    RenditionStatus,
+    Subtitle,
+    WatchProgress,
+)
 from users_app.models import User
 
 Viewer = User | AnonymousUser
@@ -35,8 +43,14 @@ def search_vector() -> SearchVector:
 
 
 def _playable() -> Q:
-    """A rendition that can be played: encoded and stored."""
-    return Q(status=RenditionStatus.READY) & ~Q(media_key="")
+    """A rendition that can be played: encoded, stored, of the version on air (a replaced
+    source stays on air until its successor is ready)."""
+    return _live() & Q(status=RenditionStatus.READY) & ~Q(media_key="")
+
+
+def _live() -> Q:
+    """A rendition of its film's version on air (`Film.live_version`)."""
+    return Q(source_version=F("film__live_version"))
 
 
 def _shown_to_viewers() -> Q:
@@ -60,10 +74,24 @@ def films_visible_to(user: Viewer) -> QuerySet[Film]:
     return films.filter(_shown_to_viewers())
 
 
+def films_playable_by(user: Viewer) -> QuerySet[Film]:
+    """The films `user` may play: those they may see, and for anonymous viewers only the
+    films with public playback (embeddable, no sign-in)."""
+    films = films_visible_to(user)
+    return films if user.is_authenticated else films.filter(public_playback=True)
+
+
+def playback_viewer(user_id: int) -> Viewer | None:
+    """The viewer a playlist token was issued to (0: anonymous), or None if no longer active."""
+    if user_id == 0:
+        return AnonymousUser()
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
 def playable_renditions(*, user: Viewer, film_id: int) -> QuerySet[Rendition]:
-    """The ready renditions of film `film_id` if `user` may see it (none otherwise)."""
+    """The ready renditions of film `film_id` if `user` may play it (none otherwise)."""
     return Rendition.objects.filter(
-        _playable(), film__in=films_visible_to(user).filter(pk=film_id).values("pk")
+        _playable(), film__in=films_playable_by(user).filter(pk=film_id).values("pk")
     )
 
 
@@ -77,9 +105,12 @@ def with_card_data(films: QuerySet[Film], user: Viewer) -> QuerySet[Film]:
         films = films.annotate(is_favorite=favorite)
     else:
         films = films.annotate(is_favorite=Value(False, output_field=BooleanField()))
-    renditions = Rendition.objects.only("id", "film_id", "quality", "status", "media_key")
+    renditions = Rendition.objects.filter(_live()).only(
+        "id", "film_id", "quality", "status", "media_key"
+    )
+    subtitles = Subtitle.objects.only("id", "film_id", "language", "label", "file")
     return films.select_related("category").prefetch_related(
-        Prefetch("renditions", queryset=renditions)
+        Prefetch("renditions", queryset=renditions), Prefetch("subtitles", queryset=subtitles)
     )
 
 

@@ -25,9 +25,12 @@ def delete_objects(keys: list[str], prefixes: list[str]) -> None:
     pipeline.storage_delete(keys=keys, prefixes=prefixes)
 
 
-def reconcile() -> list[str]:
+def reconcile(token: str = "") -> list[str]:
     """Run the reconciler, then schedule its next run (the chain renews itself)."""
     try:
         return pipeline.films_reconcile()
     finally:
-        pipeline.ensure_reconciler_scheduled()
+        if token:
+            pipeline.reconciler_renew(token)
+        else:
+            pipeline.ensure_reconciler_scheduled()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from legal_app.dmca import admin as dmca_admin  # noqa: F401  (registers its models)
 from legal_app.models import LegalEvent
+from legal_app.terms import admin as terms_admin  # noqa: F401  (registers its models)
 
 
 @admin.register(LegalEvent)

@@ -10,7 +10,9 @@ for spec in "$@"; do
   cmd=${spec%%:*}
   pkg=${spec#*:}
   [ "$pkg" = "$spec" ] && pkg=$cmd
-  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ]; then
+  # PostgreSQL's server programs live in /usr/lib/postgresql/<version>/bin, off PATH.
+  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ] \
+      && ! compgen -G "/usr/lib/postgresql/*/bin/$cmd" >/dev/null; then
     missing+=("$pkg")
   fi
 done

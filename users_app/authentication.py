@@ -56,6 +56,19 @@ def enforce_csrf(request: HttpRequest) -> None:
     _token_check(request)
 
 
+def refuse_cross_site(request: HttpRequest) -> None:
+    """Refuse a sign-in or sign-up sent from a foreign site (login CSRF).
+
+    These endpoints set cookies instead of reading them, so the cookie check above never
+    runs: a foreign page could sign a visitor into the attacker's account. They take JSON
+    only (a cross-site JSON POST needs a CORS preflight the API refuses), and a foreign
+    `Origin` is refused outright.
+    """
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin and origin.rstrip("/") not in trusted_origins(request):
+        raise exceptions.PermissionDenied("The request's origin is not trusted.")
+
+
 class CookieJWTAuthentication(JWTAuthentication):
     """Authenticate with `Authorization: Bearer` or, failing that, the access cookie.
 

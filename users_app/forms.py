@@ -8,6 +8,8 @@ from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.contrib.auth.password_validation import validate_password as _validate_password
 from django.core.exceptions import ValidationError
+from django.urls import reverse_lazy
+from django.utils.text import format_lazy
 
 from users_app.models import User
 from users_app.selectors import user_email_exists
@@ -25,6 +27,17 @@ class SignUpForm(forms.Form):
     )
     confirm_password = forms.CharField(
         strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    # Signing up records acceptance of the current terms (the legal app's receiver of
+    # user_registered), so the box must be ticked.
+    accept_terms = forms.BooleanField(
+        label="I accept the terms of service",
+        help_text=format_lazy(
+            'Read the <a href="{}">terms of service</a> and the <a href="{}">privacy policy</a>.',
+            reverse_lazy("legal:terms"),
+            reverse_lazy("legal:privacy"),
+        ),
+        error_messages={"required": "Accept the terms of service to create an account."},
     )
 
     def clean_email(self) -> str:

@@ -7,12 +7,14 @@ they never travel through job arguments, which RQ writes to its log.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from users_app.clients import spa_link, spa_route
 from users_app.models import User
 from users_app.tokens import TokenPurpose, text_encode, token_make, uid_encode
 
@@ -29,25 +31,34 @@ def _send(*, to: str, subject: str, template: str, context: dict[str, object]) -
     logger.info("sent %s mail to user mail address", template)
 
 
-def confirmation_mail_send(*, user: User) -> None:
-    token = token_make(user=user, purpose=TokenPurpose.CONFIRM)
-    path = reverse("users:confirm", kwargs={"uid": uid_encode(user), "token": token})
+def confirmation_mail_send(*, user: User, client: str = "") -> None:
+    """Mail the confirmation link: to the SPA's confirm route, or Affea's page (then its login)."""
+    uid, token = uid_encode(user), token_make(user=user, purpose=TokenPurpose.CONFIRM)
+    link = spa_link(client, "confirm", uid=uid, token=token)
+    if link is None:
+        path = reverse("users:confirm", kwargs={"uid": uid, "token": token})
+        after = f"?{urlencode({'client': client})}" if spa_route(client, "login") else ""
+        link = f"{settings.SITE_URL}{path}{after}"
     _send(
         to=user.email,
         subject="Confirm your Affea account",
         template="confirm",
-        context={"user": user, "link": f"{settings.SITE_URL}{path}"},
+        context={"user": user, "link": link},
     )
 
 
-def password_reset_mail_send(*, user: User) -> None:
-    token = token_make(user=user, purpose=TokenPurpose.RESET)
-    path = reverse("users:reset_password", kwargs={"uid": uid_encode(user), "token": token})
+def password_reset_mail_send(*, user: User, client: str = "") -> None:
+    """Mail the reset link: to the SPA's reset-password route, or Affea's own page."""
+    uid, token = uid_encode(user), token_make(user=user, purpose=TokenPurpose.RESET)
+    link = spa_link(client, "reset_password", uid=uid, token=token)
+    if link is None:
+        path = reverse("users:reset_password", kwargs={"uid": uid, "token": token})
+        link = f"{settings.SITE_URL}{path}"
     _send(
         to=user.email,
         subject="Reset your Affea password",
         template="reset",
-        context={"user": user, "link": f"{settings.SITE_URL}{path}"},
+        context={"user": user, "link": link},
     )
 
 

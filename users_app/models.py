@@ -59,3 +59,23 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.email.split("@", 1)[0]
+
+
+class LoginToken(models.Model):
+    """The login (family) a refresh token belongs to, and when it was traded for a new one.
+
+    Every refresh token descends from one sign-in; revoking the family ends that sign-in
+    on every token it produced, which is what a detected refresh-token reuse must do.
+    """
+
+    outstanding = models.OneToOneField(
+        "token_blacklist.OutstandingToken",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="login",
+    )
+    family = models.UUIDField(db_index=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"refresh token of login {self.family}"

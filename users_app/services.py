@@ -16,6 +16,7 @@ from rq import Retry
 
 from affea.errors import DomainError
 from users_app import tasks
+from users_app.clients import spa_client_of
 from users_app.jwt_tokens import refresh_tokens_revoke_all
 from users_app.models import User
 from users_app.selectors import user_email_exists
@@ -65,7 +66,7 @@ def user_register(*, email: str, password: str, request: HttpRequest | None = No
     except IntegrityError as exc:  # a concurrent registration of the same address won
         raise EmailTaken() from exc
     user_registered.send(sender=User, user=user, request=request)
-    _enqueue(tasks.send_confirmation_mail, user.pk)
+    _enqueue(tasks.send_confirmation_mail, user.pk, spa_client_of(request))
     return user
 
 
@@ -104,9 +105,9 @@ def login_authenticate(*, request: HttpRequest, email: str, password: str) -> Us
     return user
 
 
-def password_reset_request(*, email: str) -> None:
+def password_reset_request(*, email: str, request: HttpRequest | None = None) -> None:
     """Enqueue the reset mail job; whether the account exists is decided in the job."""
-    _enqueue(tasks.send_password_reset_mail, normalize_email(email))
+    _enqueue(tasks.send_password_reset_mail, normalize_email(email), spa_client_of(request))
 
 
 def reset_link_user(*, uid: str, token: str) -> User:

@@ -8,13 +8,13 @@ from users_app.models import User
 from users_app.selectors import user_by_email
 
 
-def send_confirmation_mail(user_id: int) -> None:
+def send_confirmation_mail(user_id: int, client: str = "") -> None:
     user = User.objects.filter(pk=user_id, email_confirmed_at__isnull=True).first()
     if user is not None and not user.is_active:
-        mail.confirmation_mail_send(user=user)
+        mail.confirmation_mail_send(user=user, client=client)
 
 
-def send_password_reset_mail(email: str) -> None:
+def send_password_reset_mail(email: str, client: str = "") -> None:
     """Mail a reset link to an active account, or the confirmation link to an unconfirmed one.
 
     The request that enqueued this answered the same whether or not the account exists;
@@ -24,9 +24,9 @@ def send_password_reset_mail(email: str) -> None:
     if user is None:
         return
     if user.is_active and user.has_usable_password():
-        mail.password_reset_mail_send(user=user)
+        mail.password_reset_mail_send(user=user, client=client)
     elif not user.is_active and user.email_confirmed_at is None:
-        mail.confirmation_mail_send(user=user)
+        mail.confirmation_mail_send(user=user, client=client)
 
 
 def send_email_change_mail(user_id: int, new_email: str) -> None:

@@ -5,6 +5,10 @@ a TTL), hits inside it are counted, and once the count reaches the limit every r
 is refused with 429 and `Retry-After` until the key expires. Refused requests are not
 counted and never extend the window, so a lockout always ends by itself: an attacker who
 fails logins for a victim's account blocks it for at most one window, never for good.
+
+A scope may count several keys, named `<source>` or `<source>_<anything>`: the source
+`ip` counts per client address, `account` per email (or uid), `global` every request of
+the scope, so one scope can hold a per-minute and a longer per-hour cap.
 """
 
 from __future__ import annotations
@@ -73,10 +77,13 @@ class AccountThrottle:
 
     def __init__(self, scope: str, request: HttpRequest, account: str | None) -> None:
         self.scope = scope
-        self.keys: dict[str, str] = {"ip": _key(scope, "ip", client_ip(request))}
-        if account:
-            self.keys["account"] = _key(scope, "account", account)
         self.rates = _rates(scope)
+        values = {"ip": client_ip(request), "account": account or "", "global": "all"}
+        self.keys: dict[str, str] = {}
+        for kind in self.rates:
+            value = values.get(kind.split("_", 1)[0], "")
+            if value:
+                self.keys[kind] = _key(scope, kind, value)
 
     def check(self) -> None:
         """Raise Throttled (429 with Retry-After) when any key has used up its window."""

@@ -22,6 +22,7 @@ from rest_framework.exceptions import Throttled
 
 from users_app import services
 from users_app.api.views import RESET_REQUESTED_MESSAGE
+from users_app.clients import spa_route
 from users_app.cookies import auth_cookies_delete
 from users_app.forms import DeleteAccountForm, EmailChangeForm, EmailForm, LoginForm, SignUpForm
 from users_app.jwt_tokens import refresh_token_revoke
@@ -46,7 +47,8 @@ def token_in_session(view: View) -> View:
         if token != LINK_PLACEHOLDER:
             request.session[key] = token
             head, _, tail = request.path.rpartition(f"/{token}/")
-            return HttpResponseRedirect(f"{head}/{LINK_PLACEHOLDER}/{tail}")
+            query = f"?{request.GET.urlencode()}" if request.GET else ""
+            return HttpResponseRedirect(f"{head}/{LINK_PLACEHOLDER}/{tail}{query}")
         return view(request, *args, token=request.session.get(key, ""), **kwargs)
 
     return wrapper
@@ -103,7 +105,9 @@ def confirm(request: HttpRequest, uid: str, token: str) -> HttpResponse:
                 request, "users_app/link_invalid.html", {"message": exc.message}, status=400
             )
         messages.success(request, "Your account is confirmed; you can log in now.")
-        return redirect("users:login")
+        # Registered through a configured SPA: sign in there, not on Affea's page.
+        spa_login = spa_route(request.GET.get("client", ""), "login")
+        return HttpResponseRedirect(spa_login) if spa_login else redirect("users:login")
     return render(request, "users_app/confirm.html")
 
 
@@ -156,7 +160,7 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
             AccountThrottle("forgot_password", request, email).check_and_hit()
         except Throttled as exc:
             return _throttled(request, "users_app/forgot_password.html", {"form": form}, exc)
-        services.password_reset_request(email=email)
+        services.password_reset_request(email=email, request=request)
         return render(request, "users_app/message.html", {"message": RESET_REQUESTED_MESSAGE})
     return render(request, "users_app/forgot_password.html", {"form": form})
 

@@ -10,12 +10,20 @@ from rest_framework import serializers
 
 from content_app.models import QUALITY_HEIGHTS, Category, Film, RenditionStatus
 from content_app.playback import image_url
+from content_app.subtitles import subtitle_tracks
 
 
 class CategorySerializer(serializers.ModelSerializer[Category]):
     class Meta:
         model = Category
         fields = ("id", "name", "slug")
+
+
+class SubtitleTrackSerializer(serializers.Serializer[Any]):
+    language = serializers.CharField()
+    # DRF's metaclass takes declared fields off the class: "label" is a field here.
+    label = serializers.CharField()  # type: ignore[assignment]
+    url = serializers.URLField()
 
 
 class FilmSerializer(serializers.ModelSerializer[Film]):
@@ -31,6 +39,7 @@ class FilmSerializer(serializers.ModelSerializer[Film]):
     converted_files = serializers.SerializerMethodField()
     processing_error = serializers.SerializerMethodField()
     is_favorite = serializers.SerializerMethodField()
+    subtitles = serializers.SerializerMethodField()
 
     class Meta:
         model = Film
@@ -54,6 +63,7 @@ class FilmSerializer(serializers.ModelSerializer[Film]):
             "credits",
             "published_at",
             "is_featured",
+            "subtitles",
         )
         read_only_fields: tuple[str, ...] = fields
 
@@ -96,6 +106,11 @@ class FilmSerializer(serializers.ModelSerializer[Film]):
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_is_favorite(self, film: Film) -> bool:
         return bool(getattr(film, "is_favorite", False))
+
+    @extend_schema_field(SubtitleTrackSerializer(many=True))
+    def get_subtitles(self, film: Film) -> list[dict[str, str]]:
+        tracks = subtitle_tracks(film, request=self.context.get("request"))
+        return [{"language": t.language, "label": t.label, "url": t.url} for t in tracks]
 
 
 class ContinueWatchingSerializer(FilmSerializer):

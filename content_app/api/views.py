@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
+import re
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
+from django.utils.text import compress_string
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotAuthenticated, NotFound
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -19,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from affea import metrics
 from affea.api import OptionalPageNumberPagination
 from affea.errors import DomainError
 from content_app import catalogue_cache, hls, playback, selectors, services
@@ -33,9 +38,10 @@ from content_app.api.serializers import (
     VideoURLSerializer,
 )
 from content_app.models import Category, Film
-from users_app.models import User
+from content_app.subtitles import master_entries as subtitle_master_entries
 
 PLAYLIST_HEADERS = {"Cache-Control": "private, no-store"}
+_ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip decides
 
 
 class CatalogueReadable(BasePermission):
@@ -74,7 +80,8 @@ class FilmListView(FilmItemListView):
         parameters=[FilmListQuerySerializer],
         summary="List the films this viewer may see (bare list; paginated with ?page=)",
     )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    # DRF sends any HttpResponse as it is: the cached list goes out as stored bytes.
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
         query = FilmListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = {"category": query.validated_data.get("category")}
@@ -85,15 +92,33 @@ class FilmListView(FilmItemListView):
         # Every viewer sees the same films: the anonymous list is shared by all web
         # processes until the catalogue changes, and a viewer's favourites are laid over it.
         parts = (request.scheme, request.get_host(), sorted(request.GET.lists()))
-        anonymous = catalogue_cache.cached(
-            "film-list",
-            parts,
-            lambda: self._payload(AnonymousUser(), **filters),
-            timeout=_list_cache_seconds(),
+        timeout = _list_cache_seconds()
+
+        def anonymous() -> Any:
+            return catalogue_cache.cached(
+                "film-list",
+                parts,
+                lambda: self._payload(AnonymousUser(), **filters),
+                timeout=timeout,
+            )
+
+        favorites = (
+            set(selectors.favorite_ids(user=request.user))
+            if request.user.is_authenticated
+            else set()
         )
-        if not request.user.is_authenticated:
-            return Response(anonymous)
-        return Response(_mark_favorites(anonymous, set(selectors.favorite_ids(user=request.user))))
+        if favorites:
+            return Response(_mark_favorites(anonymous(), favorites))
+        # Kept rendered and gzipped as well: encoding a list of thousands of films costs
+        # more than the rest of the request, and reading 14 MB from Redis (10,000 films)
+        # alone took longer than the 50 ms the bare list may take.
+        gzipped = catalogue_cache.cached(
+            "film-list-json-gz",
+            parts,
+            lambda: compress_string(JSONRenderer().render(anonymous())),
+            timeout=timeout,
+        )
+        return _json_response(request, gzipped)
 
     def _payload(self, user: selectors.Viewer, **filters: str | None) -> Any:
         films = selectors.film_list(user=user, **filters)
@@ -101,6 +126,17 @@ class FilmListView(FilmItemListView):
         if page is None:
             return self.get_serializer(films, many=True).data
         return self.get_paginated_response(self.get_serializer(page, many=True).data).data
+
+
+def _json_response(request: Request, gzipped: bytes) -> HttpResponse:
+    """Send gzipped JSON as it is to clients that accept gzip, decompressed to the others."""
+    if _ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")):
+        response = HttpResponse(gzipped, content_type="application/json")
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(gzip.decompress(gzipped), content_type="application/json")
+    patch_vary_headers(response, ("Accept-Encoding",))
+    return response
 
 
 def _mark_favorites(payload: Any, favorites: set[int]) -> Any:
@@ -187,8 +223,15 @@ class _FirstRendererNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+def _anonymous_must_sign_in(request: Request) -> None:
+    # Anonymous viewers play only public-playback films; for any other film they are asked
+    # to sign in (401 tells an SPA to refresh its cookies), as before public playback.
+    if not request.user.is_authenticated:
+        raise NotAuthenticated()
+
+
 class VideoURLView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [AllowAny]  # selectors.films_playable_by decides
 
     @extend_schema(
         parameters=[VideoURLQuerySerializer],
@@ -198,9 +241,15 @@ class VideoURLView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         query = VideoURLQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        renditions = selectors.playable_renditions(user=request.user, film_id=pk)
+        renditions = dict(
+            selectors.playable_renditions(user=request.user, film_id=pk).values_list(
+                "quality", "media_key"
+            )
+        )
+        if not renditions:
+            _anonymous_must_sign_in(request)
         signed = playback.video_url(
-            renditions=dict(renditions.values_list("quality", "media_key")),
+            renditions=renditions,
             quality=query.validated_data.get("quality"),
             request=request,
         )
@@ -221,27 +270,34 @@ _PLAYLIST_SCHEMA = {(200, hls.PLAYLIST_CONTENT_TYPE): OpenApiResponse(OpenApiTyp
 
 
 class HLSMasterView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [AllowAny]  # selectors.films_playable_by decides
     renderer_classes = [JSONRenderer, _PlaylistRenderer]
     content_negotiation_class = _FirstRendererNegotiation
 
     @extend_schema(responses=_PLAYLIST_SCHEMA, summary="HLS master playlist over ready renditions")
     def get(self, request: Request, pk: int) -> HttpResponse:
         renditions = list(
-            selectors.playable_renditions(user=request.user, film_id=pk)
-            .select_related("film")
-            .defer("hls_segments")  # the master needs only codecs, bandwidth and size
+            selectors.playable_renditions(user=request.user, film_id=pk).select_related("film")
         )
         if not renditions:
+            _anonymous_must_sign_in(request)
             raise NotFound("No such film, or nothing of it is playable.")
-        # IsAuthenticated guarantees a saved user here.
-        token = hls.variant_token_for(renditions[0].film, int(request.user.pk or 0))
-        return _playlist_response(hls.master_playlist(renditions=renditions, token=token))
+        film = renditions[0].film
+        # Anonymous viewers of a public-playback film get tokens of user 0; a viewer's
+        # token dies with the sign-in (JWT family or session) that fetched this master.
+        binding = hls.variant_binding(
+            auth=request.auth, session_key=request._request.session.session_key
+        )
+        token = hls.variant_token_for(film, request.user, binding=binding)
+        subtitles = subtitle_master_entries(film, token=token)
+        return _playlist_response(
+            hls.master_playlist(renditions=renditions, token=token, subtitles=subtitles)
+        )
 
 
 class HLSVariantView(APIView):
-    # The signed token is the credential: hls.js fetches variants without cookies when
-    # the SPA lives on another origin.
+    # The token is the credential: hls.js fetches variants without cookies when the SPA
+    # lives on another origin. It dies with the sign-in that fetched the master.
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     renderer_classes = [JSONRenderer, _PlaylistRenderer]
@@ -255,7 +311,7 @@ class HLSVariantView(APIView):
     def get(self, request: Request, pk: str, quality: str) -> HttpResponse:
         film_id = int(pk)  # a regex route: the captured id arrives as text
         user_id = hls.variant_token_user(request.query_params.get("token", ""), film_id=film_id)
-        user = User.objects.filter(pk=user_id, is_active=True).first()
+        user = selectors.playback_viewer(user_id)
         if user is None:
             raise DomainError("This playlist link is invalid.", status=403)
         rendition = (
@@ -269,4 +325,5 @@ class HLSVariantView(APIView):
         signed = playback.signed_media_url(
             rendition.media_key, ttl=playback.playback_ttl(rendition.film), request=request
         )
+        metrics.playback_url_issued(mode="hls")
         return _playlist_response(hls.variant_playlist(rendition=rendition, media_url=signed.url))

@@ -21,6 +21,10 @@ _KNOWN_REASONS: tuple[tuple[str, str], ...] = (
         "The file is not a video Affea can read (FFmpeg: invalid data found).",
     ),
     ("does not contain any stream", "The file contains no audio or video streams."),
+    (
+        "not on whitelist",
+        "The file is not a video Affea can read (a playlist or a format Affea does not accept).",
+    ),
     ("Invalid argument", "FFmpeg could not read the file (invalid argument)."),
     ("Permission denied", "The file could not be read (permission denied)."),
     ("No space left on device", "The worker ran out of disk space while processing the file."),

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from content_app.media.errors import MediaError, explain_ffmpeg_failure
 from content_app.media.ladder import Rung
+from content_app.media.probe import DEMUXERS, ProbeResult
 
 KEYFRAME_SECONDS = 2
 HLS_SEGMENT_SECONDS = 4
@@ -35,7 +36,7 @@ def ffmpeg_timeout(duration: float | None, *, height: int = 1080) -> int:
 def _input(source: Path) -> list[str]:
     # Only local files may be read: a crafted playlist in an upload cannot make FFmpeg
     # fetch URLs or read other files through concat/subfile tricks.
-    return ["-protocol_whitelist", "file", "-i", str(source)]
+    return ["-protocol_whitelist", "file", "-format_whitelist", DEMUXERS, "-i", str(source)]
 
 
 def _base() -> list[str]:
@@ -57,6 +58,11 @@ def video_encoding_args(rung: Rung) -> list[str]:
         # boundaries line up across renditions and players can switch between them.
         "-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_SECONDS})",
         "-sc_threshold", "0",
+        # Every rendition is BT.709 SDR, limited range (see picture_filters), and says so.
+        "-color_primaries", "bt709",
+        "-color_trc", "bt709",
+        "-colorspace", "bt709",
+        "-color_range", "tv",
         "-c:a", "aac",
         "-ac", "2",
         "-ar", "48000",
@@ -77,31 +83,106 @@ def hls_output_args(out_dir: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def scale_filter(rung: Rung) -> str:
-    return f"scale={rung.width}:{rung.height}:flags=bicubic,setsar=1"
+MAX_FPS = 60
+# zscale's names for what ffprobe reports; anything else is taken for BT.2020 (HDR sources).
+_ZSCALE_MATRIX = {"bt2020nc": "2020_ncl", "bt2020c": "2020_cl", "bt709": "709"}
+_ZSCALE_PRIMARIES = {"bt2020": "2020", "bt709": "709", "smpte432": "smpte432"}
+# swscale's names of the source matrix, for SDR sources.
+_SWS_MATRIX = {
+    "bt709": "bt709", "bt470bg": "bt601", "smpte170m": "smpte170m", "bt2020nc": "bt2020",
+    "bt2020c": "bt2020", "fcc": "fcc", "smpte240m": "smpte240m",
+}  # fmt: skip
 
 
-def rendition_args(source: Path, out_dir: Path, rung: Rung, *, progress: bool = True) -> list[str]:
-    """Build the whole FFmpeg command of one rendition."""
+def _tonemap(info: ProbeResult) -> str:
+    """PQ/HLG BT.2020 to BT.709 SDR: linearise, map the gamut, tone-map (Hable), re-encode."""
+    return (
+        f"zscale=tin={info.color_transfer}"
+        f":min={_ZSCALE_MATRIX.get(info.color_space, '2020_ncl')}"
+        f":pin={_ZSCALE_PRIMARIES.get(info.color_primaries, '2020')}"
+        ":rin=tv:t=linear:npl=100,format=gbrpf32le,zscale=p=709,"
+        "tonemap=tonemap=hable:desat=0,zscale=t=709:m=709:r=tv,format=yuv420p"
+    )
+
+
+def _source_matrix(info: ProbeResult) -> str:
+    # Untagged sources follow the usual convention: HD is BT.709, SD is BT.601.
+    default = "bt709" if min(info.coded_width, info.coded_height) >= 720 else "bt601"
+    return _SWS_MATRIX.get(info.color_space, default)
+
+
+def output_frame_rate(info: ProbeResult) -> float | None:
+    """The constant rate to resample to, or None to keep the source's (capped by -fpsmax)."""
+    if not info.is_variable_frame_rate:
+        return None
+    return min(info.avg_frame_rate or info.real_frame_rate, MAX_FPS)
+
+
+def picture_filters(info: ProbeResult | None, width: int, height: int) -> str:
+    """Filters turning the source into square-pixel, progressive BT.709 SDR of `width`x`height`."""
+    steps: list[str] = []
+    if info is not None and info.is_interlaced:
+        # bwdif is yadif's motion-adaptive successor in FFmpeg; one frame per frame keeps
+        # the source's frame rate and the encoder's cost.
+        steps.append("bwdif=mode=send_frame:parity=auto:deint=all")
+    if info is not None and info.is_hdr:
+        steps.append(_tonemap(info))
+        matrix = "bt709"
+    else:
+        matrix = _source_matrix(info) if info is not None else "auto"
+    rate = output_frame_rate(info) if info is not None else None
+    if rate:
+        steps.append(f"fps={rate:g}")
+    steps.append(
+        f"scale={width}:{height}:flags=bicubic:in_color_matrix={matrix}:out_color_matrix=bt709"
+        ":in_range=auto:out_range=tv,setsar=1"
+    )
+    return ",".join(steps)
+
+
+def scale_filter(rung: Rung, info: ProbeResult | None = None) -> str:
+    return picture_filters(info, rung.width, rung.height)
+
+
+def rendition_args(
+    source: Path,
+    out_dir: Path,
+    rung: Rung,
+    *,
+    info: ProbeResult | None = None,
+    progress: bool = True,
+) -> list[str]:
+    """Build the whole FFmpeg command of one rendition (`info`: the source's probe)."""
     args = _base()
     if progress:
         args += ["-nostats", "-progress", "pipe:1"]
     args += _input(source)
     args += ["-map", "0:v:0", "-map", "0:a:0?", "-sn", "-dn", "-map_metadata", "-1"]
-    args += ["-vf", scale_filter(rung), "-fpsmax", "60", "-max_muxing_queue_size", "1024"]
+    args += ["-vf", scale_filter(rung, info), "-fpsmax", str(MAX_FPS)]
+    # Audio follows the audio timestamps, padded or trimmed at gaps, so it cannot drift
+    # from a video resampled to a constant rate.
+    args += ["-af", "aresample=async=1:first_pts=0", "-max_muxing_queue_size", "1024"]
     args += video_encoding_args(rung)
     args += hls_output_args(out_dir)
     return args
 
 
-def image_args(source: Path, out_dir: Path, *, at_seconds: float) -> list[str]:
+def _even(value: float) -> int:
+    return max(2, round(value / 2) * 2)
+
+
+def image_args(
+    source: Path, out_dir: Path, *, at_seconds: float, info: ProbeResult | None = None
+) -> list[str]:
     """Build the command writing thumbnail.jpg and poster.jpg from one frame at `at_seconds`."""
+    aspect = info.width / info.height if info is not None else 16 / 9
+    thumb = picture_filters(info, THUMBNAIL_WIDTH, _even(THUMBNAIL_WIDTH / aspect))
+    poster = picture_filters(info, POSTER_WIDTH, _even(POSTER_WIDTH / aspect))
     return [
         *_base(),
         "-ss", f"{at_seconds:.3f}",
         *_input(source),
-        "-filter_complex",
-        f"[0:v:0]split=2[a][b];[a]scale={THUMBNAIL_WIDTH}:-2[t];[b]scale={POSTER_WIDTH}:-2[p]",
+        "-filter_complex", f"[0:v:0]split=2[a][b];[a]{thumb}[t];[b]{poster}[p]",
         "-map", "[t]", "-frames:v", "1", "-q:v", "3", str(out_dir / "thumbnail.jpg"),
         "-map", "[p]", "-frames:v", "1", "-q:v", "3", str(out_dir / "poster.jpg"),
     ]  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import shutil
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from boto3.s3.transfer import TransferConfig
@@ -23,6 +24,7 @@ CONTENT_TYPES: dict[str, str] = {
     ".jpeg": "image/jpeg",
     ".png": "image/png",
     ".webp": "image/webp",
+    ".vtt": "text/vtt",
 }
 
 
@@ -99,3 +101,23 @@ def list_keys(prefix: str) -> list[str]:
     if base.is_file():
         return [prefix]
     return [str(p.relative_to(root)) for p in base.rglob("*") if p.is_file()]
+
+
+def abort_incomplete_uploads(*, prefix: str, older_than: timedelta) -> list[str]:
+    """Abort multipart uploads under `prefix` begun more than `older_than` ago; return keys."""
+    if not _uses_s3():
+        return []
+    client = s3_client()
+    bucket = settings.AWS_STORAGE_BUCKET_NAME
+    cutoff = datetime.now(UTC) - older_than
+    aborted: list[str] = []
+    for page in client.get_paginator("list_multipart_uploads").paginate(
+        Bucket=bucket, Prefix=prefix
+    ):
+        for upload in page.get("Uploads", []):
+            if upload["Initiated"] <= cutoff:
+                client.abort_multipart_upload(
+                    Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+                aborted.append(upload["Key"])
+    return aborted

@@ -9,13 +9,22 @@ from content_app.pipeline.queue import (
     enqueue_cleanup,
     enqueue_source_saved,
     ensure_reconciler_scheduled,
+    queue_available,
+    reconciler_renew,
 )
 from content_app.pipeline.reconcile import films_reconcile
 from content_app.pipeline.restart import film_processing_restart, film_source_saved
 from content_app.pipeline.steps import film_make_images, film_probe, rendition_make
-from content_app.pipeline.storage import film_images_overridden, film_prefix, storage_delete
+from content_app.pipeline.storage import (
+    StorageUnavailable,
+    film_images_overridden,
+    film_prefix,
+    film_uploads_store,
+    storage_delete,
+)
 
 __all__ = [
+    "StorageUnavailable",
     "enqueue_cleanup",
     "enqueue_source_saved",
     "ensure_reconciler_scheduled",
@@ -25,7 +34,10 @@ __all__ = [
     "film_probe",
     "film_processing_restart",
     "film_source_saved",
+    "film_uploads_store",
     "films_reconcile",
+    "queue_available",
+    "reconciler_renew",
     "rendition_make",
     "storage_delete",
 ]

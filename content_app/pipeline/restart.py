@@ -10,6 +10,7 @@ from content_app.models import Film, ProcessingState, Rendition
 from content_app.pipeline.queue import (
     STEP_PROBE,
     enqueue_cleanup,
+    enqueue_or_defer,
     enqueue_step,
     ensure_reconciler_scheduled,
 )
@@ -30,7 +31,10 @@ def film_processing_restart(*, film: Film) -> int:
         "source_version": version,
         "processing_progress": 0,
         "processing_error": "",
+        "processing_note": "",
         "processing_started_at": timezone.now(),
+        "processing_source": locked.source.name or "",
+        "source_probe": {},
         "duration": None,
         "source_width": None,
         "source_height": None,
@@ -58,8 +62,14 @@ def film_processing_restart(*, film: Film) -> int:
     enqueue_cleanup(doomed)
     if has_source:
         film_id = film.pk
-        transaction.on_commit(lambda: enqueue_step(film_id, version, STEP_PROBE, None))
-        transaction.on_commit(ensure_reconciler_scheduled)
+        transaction.on_commit(
+            lambda: enqueue_or_defer(
+                f"film {film_id}'s probe", lambda: enqueue_step(film_id, version, STEP_PROBE, None)
+            )
+        )
+        transaction.on_commit(
+            lambda: enqueue_or_defer("the reconciler", ensure_reconciler_scheduled)
+        )
     return version
 
 

@@ -29,23 +29,25 @@ from content_app.media.ffmpeg import (
 )
 from content_app.media.ladder import ladder_for
 from content_app.media.packaging import describe_rendition
-from content_app.media.probe import VIDEO_EXTENSIONS, probe
+from content_app.media.probe import VIDEO_EXTENSIONS, ProbeResult, probe
 from content_app.models import Film, ProcessingState, Rendition, RenditionStatus
+from content_app.pipeline.failures import step_failures
 from content_app.pipeline.queue import STEP_IMAGES, STEP_PROBE, enqueue_step, step_job_status
 from content_app.pipeline.state import (
     ProgressReporter,
     current_film,
-    film_fail,
     film_update_state,
     step_done,
 )
 from content_app.pipeline.storage import film_prefix
+from content_app.pipeline.workspaces import workspace_prefix
 
 
 @contextmanager
 def _workspace(film: Film, step: str) -> Iterator[Path]:
     """Download the source into a private temp dir that is removed whatever happens."""
-    with tempfile.TemporaryDirectory(prefix=f"affea-{film.pk}-{step}-") as directory:
+    # Named for this process, so a worker can tell the leftovers of a killed step.
+    with tempfile.TemporaryDirectory(prefix=workspace_prefix(film.pk, step)) as directory:
         # Only a video extension reaches FFmpeg: some demuxers (HLS playlists) are chosen
         # by extension and would follow references to other local files.
         suffix = Path(film.source.name or "").suffix.lower().lstrip(".")
@@ -57,22 +59,26 @@ def _workspace(film: Film, step: str) -> Iterator[Path]:
 
 def film_probe(*, film_id: int, version: int) -> None:
     """Probe the source, create the rendition rows of its ladder and enqueue the other steps."""
+    with step_failures(film_id=film_id, version=version, step=STEP_PROBE):
+        _probe(film_id, version)
+
+
+def _probe(film_id: int, version: int) -> None:
     film = current_film(film_id, version)
     if film is None:
         return
     Film.objects.filter(pk=film_id, source_version=version).update(
         processing_state=ProcessingState.PROCESSING
     )
-    try:
-        with _workspace(film, STEP_PROBE) as source:
-            info = probe(source)
-    except MediaError as exc:
-        film_fail(film_id=film_id, version=version, reason=exc.message)
-        return
+    with _workspace(film, STEP_PROBE) as source:
+        info = probe(source)
     rungs = ladder_for(info.width, info.height)
     with transaction.atomic():
         updated = Film.objects.filter(pk=film_id, source_version=version).update(
-            duration=info.duration, source_width=info.width, source_height=info.height
+            duration=info.duration,
+            source_width=info.width,
+            source_height=info.height,
+            source_probe=info.as_dict(),
         )
         if not updated:
             return
@@ -97,6 +103,11 @@ def film_probe(*, film_id: int, version: int) -> None:
 
 def rendition_make(*, film_id: int, version: int, quality: str) -> None:
     """Transcode one rung, upload it, record it; do nothing if it exists or is outdated."""
+    with step_failures(film_id=film_id, version=version, step=quality):
+        _rendition(film_id, version, quality)
+
+
+def _rendition(film_id: int, version: int, quality: str) -> None:
     film = current_film(film_id, version)
     if film is None:
         return
@@ -121,8 +132,10 @@ def rendition_make(*, film_id: int, version: int, quality: str) -> None:
     try:
         with _workspace(film, quality) as source:
             out = source.parent / "out"
+            # Films probed before the probe was stored are probed again, here.
+            info = ProbeResult.from_dict(film.source_probe) if film.source_probe else probe(source)
             run_ffmpeg(
-                rendition_args(source, out, rung),
+                rendition_args(source, out, rung, info=info),
                 timeout=ffmpeg_timeout(film.duration, height=rung.height),
                 duration=film.duration,
                 on_progress=ProgressReporter(film_id, version, quality),
@@ -135,8 +148,7 @@ def rendition_make(*, film_id: int, version: int, quality: str) -> None:
         Rendition.objects.filter(pk=rendition.pk, source_version=version).update(
             status=RenditionStatus.ERROR, error=exc.message, finished_at=timezone.now()
         )
-        film_fail(film_id=film_id, version=version, reason=f"{quality}: {exc.message}")
-        return
+        raise
     _rendition_record(
         rendition_id=rendition.pk,
         film_id=film_id,
@@ -180,6 +192,26 @@ def _rendition_record(
 
 def film_make_images(*, film_id: int, version: int) -> None:
     """Generate the thumbnail and poster unless staff uploaded their own."""
+    with step_failures(film_id=film_id, version=version, step=STEP_IMAGES):
+        _images(film_id, version)
+
+
+def _grab_frame(source: Path, out: Path, film: Film) -> None:
+    """Write thumbnail.jpg and poster.jpg from a frame a little way in, else the first one."""
+    info = ProbeResult.from_dict(film.source_probe) if film.source_probe else None
+    # A frame a little way in says more about a film than its (often black) start; a
+    # clip too short to have a frame there (a title card) gives its first one.
+    for at in dict.fromkeys((min((film.duration or 0.0) * 0.1, 30.0), 0.0)):
+        try:
+            run_ffmpeg(image_args(source, out, at_seconds=at, info=info), timeout=120)
+        except MediaError:
+            continue
+        if (out / "thumbnail.jpg").is_file() and (out / "poster.jpg").is_file():
+            return
+    raise MediaError("FFmpeg could not decode any frame of the video to make a thumbnail.")
+
+
+def _images(film_id: int, version: int) -> None:
     film = current_film(film_id, version)
     if film is None:
         return
@@ -193,20 +225,11 @@ def film_make_images(*, film_id: int, version: int) -> None:
         "thumbnail": f"{film_prefix(film)}images/v{version}-thumbnail-{token}.jpg",
         "poster": f"{film_prefix(film)}images/v{version}-poster-{token}.jpg",
     }
-    try:
-        with _workspace(film, STEP_IMAGES) as source:
-            out = source.parent / "out"
-            # A frame a little way in says more about a film than its (often black) start.
-            at = min((film.duration or 0.0) * 0.1, 30.0)
-            try:
-                run_ffmpeg(image_args(source, out, at_seconds=at), timeout=120)
-            except MediaError:
-                run_ffmpeg(image_args(source, out, at_seconds=0), timeout=120)
-            for name, key in keys.items():
-                objects.upload(out / f"{name}.jpg", key)
-    except MediaError as exc:
-        film_fail(film_id=film_id, version=version, reason=f"Images: {exc.message}")
-        return
+    with _workspace(film, STEP_IMAGES) as source:
+        out = source.parent / "out"
+        _grab_frame(source, out, film)
+        for name, key in keys.items():
+            objects.upload(out / f"{name}.jpg", key)
     fields: dict[str, object] = {}
     if want_thumbnail:
         fields.update(thumbnail=keys["thumbnail"], thumbnail_generated=True)

@@ -1,16 +1,21 @@
-// Affea's film player: HLS with adaptive bitrate through hls.js (native HLS on Safari),
-// falling back to the progressive fMP4 from video-url; resumes and reports progress.
+// Affea's player behaviour over media-chrome's controls and hls-video-element (vendor/player):
+// adaptive HLS over the master playlist (native HLS where hls.js cannot run), the progressive
+// fMP4 from video-url as the fallback, resume and `?t=`, progress reports, and fresh signed
+// URLs when the old ones expire, at the same position.
 (function () {
   "use strict";
 
-  var video = document.getElementById("player");
-  if (!video) return;
+  var controller = document.getElementById("player");
+  if (!controller) return;
 
-  var masterUrl = video.dataset.masterUrl;
-  var videoUrl = video.dataset.videoUrl;
-  var progressUrl = video.dataset.progressUrl;
-  var start = parseFloat(video.dataset.start || "0") || 0;
+  var data = controller.dataset;
+  var start = parseFloat(data.start || "0") || 0;
+  var tracks = JSON.parse(document.getElementById("player-tracks").textContent || "[]");
+  var media = controller.querySelector("[slot=media]");
   var lastSent = -1;
+  var recoveries = [];
+  var resumeAt = start;
+  var resumePlaying = false;
 
   function csrfToken() {
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -18,69 +23,122 @@
   }
 
   function sendProgress() {
-    if (!progressUrl || !isFinite(video.currentTime)) return;
-    var position = video.currentTime;
-    if (isFinite(video.duration)) position = Math.min(position, video.duration);
+    if (!data.progressUrl || !isFinite(media.currentTime) || media.currentTime === 0) return;
+    var position = media.currentTime;
+    if (isFinite(media.duration)) position = Math.min(position, media.duration);
     if (Math.abs(position - lastSent) < 1) return;
     lastSent = position;
-    fetch(progressUrl, {
+    fetch(data.progressUrl, {
       method: "PUT",
       credentials: "same-origin",
-      keepalive: true, // still delivered when the page is being closed
+      keepalive: true, // still delivered while the page is being closed
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
       body: JSON.stringify({ position: Math.max(0, position) })
-    }).catch(function () { /* progress is best effort; the next report retries */ });
+    }).catch(function () { /* best effort: the next report carries the position */ });
   }
 
-  // Resume where the viewer stopped, unless that was (almost) the end.
-  function resume() {
-    if (start > 0 && (!isFinite(video.duration) || start < video.duration - 5)) {
-      video.currentTime = start;
-    }
+  // Seek to where playback should (re)start once the new source knows its duration.
+  function onMetadata() {
+    var at = resumeAt;
+    var playing = resumePlaying;
+    resumeAt = 0;
+    resumePlaying = false;
+    // A position in the last moments of the film starts it again from the beginning.
+    var end = isFinite(media.duration) ? media.duration - Math.min(1, media.duration * 0.05) : Infinity;
+    if (at > 0 && at < end) media.currentTime = at;
+    if (playing) media.play().catch(function () {});
   }
 
-  // Presigned URLs expire: on a media error, fetch a fresh one and carry on where we were.
+  // A source whose signatures expired answers 403: load fresh URLs and carry on there.
+  function reload(load) {
+    var now = Date.now();
+    recoveries = recoveries.filter(function (t) { return now - t < 30000; });
+    if (recoveries.length >= 3) return false; // not an expiry: stop instead of looping
+    recoveries.push(now);
+    resumeAt = media.currentTime || resumeAt;
+    resumePlaying = !media.paused;
+    load();
+    return true;
+  }
+
   function playProgressive() {
-    var at = video.currentTime || start;
-    return fetch(videoUrl, { credentials: "same-origin" })
+    return fetch(data.videoUrl, { credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) throw new Error("video-url answered " + response.status);
         return response.json();
       })
-      .then(function (body) {
-        video.src = body.url;
-        video.addEventListener("loadedmetadata", function seek() {
-          video.removeEventListener("loadedmetadata", seek);
-          if (at > 0) video.currentTime = at;
-        });
+      .then(function (body) { media.src = body.url; });
+  }
+
+  function useProgressive() {
+    var video = document.createElement("video");
+    video.setAttribute("slot", "media");
+    video.setAttribute("playsinline", "");
+    video.setAttribute("crossorigin", "anonymous");
+    video.preload = "metadata";
+    tracks.forEach(function (t) {
+      var track = document.createElement("track");
+      track.kind = "subtitles";
+      track.srclang = t.language;
+      track.label = t.label;
+      track.src = t.url;
+      video.appendChild(track);
+    });
+    resumeAt = media.currentTime || resumeAt;
+    media.replaceWith(video);
+    media = video;
+    watchMedia();
+    media.addEventListener("error", function () {
+      var code = media.error && media.error.code;
+      if (code === 2 || code === 4) reload(playProgressive); // network, or a 403 page
+    });
+    return playProgressive();
+  }
+
+  function hlsSupported() {
+    var mse = window.ManagedMediaSource || window.MediaSource;
+    return !!(mse && mse.isTypeSupported && mse.isTypeSupported('video/mp4; codecs="avc1.42E01E,mp4a.40.2"'));
+  }
+
+  // hls-video-element makes a new hls.js instance on each load: hook its errors.
+  function watchHls() {
+    var seen = null;
+    var timer = setInterval(function () {
+      var api = media.api;
+      if (!api || api === seen) return;
+      seen = api;
+      api.on("hlsError", function (event, error) {
+        var code = error.response && error.response.code;
+        if (code === 403) {
+          reload(function () { media.src = data.masterUrl + "?fresh=" + Date.now(); });
+        } else if (error.fatal && error.type === "networkError") {
+          clearInterval(timer);
+          useProgressive(); // e.g. a film whose renditions predate stored HLS data
+        } else if (error.fatal && error.type === "mediaError") {
+          api.recoverMediaError();
+        }
       });
+    }, 25);
   }
 
-  if (window.Hls && window.Hls.isSupported()) {
-    var hls = new window.Hls({ startPosition: start > 0 ? start : -1 });
-    hls.on(window.Hls.Events.ERROR, function (event, data) {
-      if (!data.fatal) return;
-      if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR) {
-        hls.recoverMediaError();
-      } else {
-        hls.destroy();
-        playProgressive();
-      }
-    });
-    hls.loadSource(masterUrl);
-    hls.attachMedia(video);
-  } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
-    video.src = masterUrl;
-    video.addEventListener("loadedmetadata", resume, { once: true });
+  function watchMedia() {
+    media.addEventListener("loadedmetadata", onMetadata);
+    media.addEventListener("pause", sendProgress);
+    media.addEventListener("ended", sendProgress);
+  }
+
+  watchMedia();
+  if (media.localName === "hls-video" && (hlsSupported() || media.canPlayType("application/vnd.apple.mpegurl"))) {
+    watchHls();
+    media.src = data.masterUrl;
   } else {
-    playProgressive();
-    video.addEventListener("error", function () {
-      if (video.error && video.error.code === video.error.MEDIA_ERR_NETWORK) playProgressive();
-    });
+    useProgressive();
   }
 
-  setInterval(function () { if (!video.paused) sendProgress(); }, 10000);
-  video.addEventListener("pause", sendProgress);
-  video.addEventListener("ended", sendProgress);
+  setInterval(function () { if (!media.paused) sendProgress(); }, 10000);
   window.addEventListener("pagehide", sendProgress);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") sendProgress();
+  });
+
 })();

@@ -22,7 +22,7 @@ import yaml
 from affea.localdev import free_port, port_open, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("web", "worker", "scheduler")
+APP_SERVICES = ("web", "worker", "scheduler", "cron")
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,9 @@ def entrypoint_roles() -> set[str]:
 def test_compose_has_every_service_with_a_healthcheck(compose: dict[str, Any]) -> None:
     services = compose["services"]
 
-    assert set(services) == {*APP_SERVICES, "postgres", "redis", "s3", "nginx"}
+    monitoring = {"prometheus", "grafana"}  # behind the "monitoring" profile
+    assert set(services) == {*APP_SERVICES, "postgres", "redis", "s3", "nginx", *monitoring}
+    assert all(services[name]["profiles"] == ["monitoring"] for name in monitoring)
     for name, service in services.items():
         assert "test" in service.get("healthcheck", {}), f"{name} has no healthcheck"
 
@@ -142,6 +144,10 @@ PRODUCTION_ENV = {
     "SITE_URL": "https://affea.example",
     "DJANGO_SUPERUSER_EMAIL": "root@affea.example",
     "DJANGO_SUPERUSER_PASSWORD": "a-Long-admin-passphrase-42",
+    "DMCA_AGENT_NAME": "Affea Legal",
+    "DMCA_AGENT_ADDRESS": "1 Main Street, Albany, NY 12207",
+    "DMCA_AGENT_EMAIL": "dmca@affea.example",
+    "DMCA_AGENT_PHONE": "+1 518 555 0100",
 }
 
 

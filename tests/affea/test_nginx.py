@@ -138,7 +138,7 @@ def test_nginx_lets_large_bodies_through_to_django(nginx: Nginx) -> None:
     status, _, body = fetch(f"{nginx.url}/health/", method="POST", data=b"x" * 12_000_000)
 
     assert status == 403
-    assert b"CSRF" in body
+    assert b"That form expired" in body  # Django's own CSRF page (templates/403_csrf.html)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -193,3 +193,18 @@ def test_nginx_keeps_account_link_tokens_out_of_its_access_log(nginx: Nginx) -> 
     assert "/accounts/confirm/[redacted]" in logged
     assert "/accounts/password/reset/[redacted]" in logged
     assert "GET /health/ " in logged
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nginx_keeps_playlist_tokens_out_of_its_access_log(nginx: Nginx) -> None:
+    fetch(f"{nginx.url}/api/content/7/hls/360p.m3u8?token=secret-hls-token")
+    fetch(f"{nginx.url}/films/7/subtitles/en.m3u8?token=secret-subtitle-token")
+    fetch(f"{nginx.url}/health/")
+
+    deadline = time.monotonic() + 5
+    while "GET /health/ " not in nginx.access_log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    logged = nginx.access_log.read_text()
+    assert "secret-" not in logged
+    assert "/api/content/7/hls/360p.m3u8?[redacted]" in logged
+    assert "/films/7/subtitles/en.m3u8?[redacted]" in logged

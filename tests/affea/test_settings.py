@@ -20,11 +20,18 @@ PRODUCTION = {
     "SITE_URL": "https://affea.example",
     "S3_ACCESS_KEY_ID": "prod-key",
     "S3_SECRET_ACCESS_KEY": "prod-secret",
+    "DMCA_AGENT_NAME": "Affea Legal",
+    "DMCA_AGENT_ADDRESS": "1 Main Street, Albany, NY 12207",
+    "DMCA_AGENT_EMAIL": "dmca@affea.example",
+    "DMCA_AGENT_PHONE": "+1 518 555 0100",
 }
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "AFFEA_TESTING"}
+    # The browser tests allow Django's ORM beside Playwright's event loop for this process
+    # only (DJANGO_ALLOW_ASYNC_UNSAFE); a production process never inherits that.
+    test_only = {"AFFEA_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k not in test_only}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -52,6 +59,10 @@ def test_production_settings_pass_check_deploy() -> None:
         ("SITE_URL", "http://affea.example"),
         ("S3_ACCESS_KEY_ID", None),
         ("S3_SECRET_ACCESS_KEY", None),
+        ("DMCA_AGENT_NAME", None),
+        ("DMCA_AGENT_ADDRESS", None),
+        ("DMCA_AGENT_EMAIL", None),
+        ("DMCA_AGENT_PHONE", None),
     ],
 )
 def test_production_refuses_to_start_on_missing_or_insecure_value(

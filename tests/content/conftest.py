@@ -92,10 +92,10 @@ def upload() -> Callable[..., SimpleUploadedFile]:
 
 @pytest.fixture
 def run_jobs() -> Callable[[], None]:
-    """Drain the default queue in this process, as a burst worker would."""
+    """Drain the queues in this process, as a burst worker (`rqworker high default`) would."""
 
     def drain() -> None:
-        worker = django_rq.get_worker("default", worker_class="rq.SimpleWorker")
+        worker = django_rq.get_worker("high", "default", worker_class="rq.SimpleWorker")
         worker.work(burst=True, with_scheduler=False)
 
     return drain

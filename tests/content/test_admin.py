@@ -18,7 +18,14 @@ def staff_client(client, django_user_model):
     return client
 
 
+SUBTITLES_EMPTY = {
+    "subtitles-TOTAL_FORMS": "0",
+    "subtitles-INITIAL_FORMS": "0",
+    "subtitles-MIN_NUM_FORMS": "0",
+    "subtitles-MAX_NUM_FORMS": "1000",
+}
 INLINE_EMPTY = {
+    **SUBTITLES_EMPTY,
     "renditions-TOTAL_FORMS": "0",
     "renditions-INITIAL_FORMS": "0",
     "renditions-MIN_NUM_FORMS": "0",
@@ -78,7 +85,7 @@ def test_changelist_search_and_state_filter(staff_client):
 
 
 def _probe_jobs() -> list[str]:
-    queue = django_rq.get_queue("default")
+    queue = django_rq.get_queue("high")
     return [job.id for job in queue.jobs if job.func_name == "content_app.tasks.probe_film"]
 
 
@@ -152,6 +159,7 @@ def test_editing_metadata_does_not_overwrite_processing_state(staff_client):
         {
             "title": "Renamed",
             "slug": "film-1",
+            **SUBTITLES_EMPTY,
             "renditions-TOTAL_FORMS": "2",
             "renditions-INITIAL_FORMS": "2",
             "renditions-MIN_NUM_FORMS": "0",
@@ -166,7 +174,7 @@ def test_editing_metadata_does_not_overwrite_processing_state(staff_client):
     film.refresh_from_db()
     assert film.title == "Renamed"
     assert film.processing_progress == 77
-    assert django_rq.get_queue("default").count == 0
+    assert [django_rq.get_queue(name).count for name in ("high", "default")] == [0, 0]
 
 
 def test_change_form_shows_renditions_read_only(staff_client):
@@ -200,7 +208,7 @@ def test_publish_and_unpublish_actions(staff_client):
 
 def test_reprocess_action_restarts_processing(staff_client, make_video, upload):
     film = Film.objects.create(title="Again", slug="again", source=upload(make_video()))
-    django_rq.get_queue("default").empty()  # its saved-source job never ran
+    django_rq.get_queue("high").empty()  # its saved-source job never ran
     response = _action(staff_client, "reprocess", [film])
     assert "Reprocessing 1 film(s)." in response.content.decode()
     film.refresh_from_db()

@@ -79,7 +79,7 @@ def test_permanent_failure_is_not_retried_and_the_worker_goes_on(make_video, upl
     good.refresh_from_db()
     assert bad.processing_state == ProcessingState.ERROR
     assert good.processing_state == ProcessingState.READY
-    queue = django_rq.get_queue("default")
+    queue = django_rq.get_queue("high")  # where probes go
     retries = [i for i in queue.scheduled_job_registry.get_job_ids() if i.startswith("film-")]
     assert retries == []
     assert queue.failed_job_registry.count == 0

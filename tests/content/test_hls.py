@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 import subprocess
@@ -14,12 +15,14 @@ from django.conf import settings
 from django.core.cache import caches
 from django.test import Client
 from django.utils import timezone
+from freezegun import freeze_time
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from content_app import hls
 from content_app.media.packaging import parse_playlist
 from content_app.models import Film
+from content_app.playback import playback_ttl
 from tests.content.factories import CLIP_SECONDS, make_film, make_user, packaged
 
 MASTER = "/api/content/{}/hls/master.m3u8"
@@ -235,7 +238,7 @@ def test_variant_with_an_expired_token_is_403() -> None:
     film = make_film(upload=True)
     user = make_user()
     token = hls.variant_token(
-        film_id=film.pk, user_id=user.pk, expires_at=timezone.now() - timedelta(seconds=1)
+        film_id=film.pk, user=user, expires_at=timezone.now() - timedelta(seconds=1)
     )
 
     response = Client().get(_variant_path(film.pk, f"360p.m3u8?token={token}"))
@@ -289,3 +292,95 @@ def test_ffmpeg_plays_the_master_playlist_end_to_end(live_server, client: Client
     decoded = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", log)[-1]
     seconds = int(decoded[0]) * 3600 + int(decoded[1]) * 60 + float(decoded[2])
     assert seconds == pytest.approx(CLIP_SECONDS, abs=0.2)
+
+
+# --- Variant tokens die with the sign-in that fetched the master ---------------------
+
+SPA_PASSWORD = "kettle-orchard-91"
+
+
+def _signed_in_by_jwt(user_email: str) -> Client:
+    """A client holding the cookies that `POST /api/users/login/` sets (a JWT sign-in)."""
+    client = Client()
+    response = client.post(
+        "/api/users/login/",
+        {"email": user_email, "password": SPA_PASSWORD},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    return client
+
+
+def _variant_of(client: Client, film: Film) -> str:
+    master = client.get(MASTER.format(film.pk))
+    assert master.status_code == 200, master.content
+    return _variant_uris(master.content.decode())[0]
+
+
+@pytest.mark.django_db
+def test_variant_token_shows_no_user_id_or_readable_payload() -> None:
+    film = make_film(upload=True)
+    user = make_user(password=SPA_PASSWORD)
+    uri = _variant_of(_signed_in_by_jwt(user.email), film)
+    token = uri.split("?token=", 1)[1]
+
+    assert Client().get(_variant_path(film.pk, uri)).status_code == 200
+    for part in token.replace("-", "+").replace("_", "/").split("."):
+        decoded = base64.b64decode(part + "=" * (-len(part) % 4))
+        assert b'"u"' not in decoded
+        assert str(user.pk).encode() + b"," not in decoded
+
+
+@pytest.mark.django_db
+def test_logout_ends_the_variant_tokens_of_that_sign_in() -> None:
+    film = make_film(upload=True)
+    user = make_user(password=SPA_PASSWORD)
+    spa = _signed_in_by_jwt(user.email)
+    uri = _variant_of(spa, film)
+    other_device = _variant_of(_signed_in_by_jwt(user.email), film)
+
+    assert spa.post("/api/users/logout/").status_code == 200
+
+    assert Client().get(_variant_path(film.pk, uri)).status_code == 403
+    assert Client().get(_variant_path(film.pk, other_device)).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_password_change_ends_every_variant_token() -> None:
+    film = make_film(upload=True)
+    user = make_user(password=SPA_PASSWORD)
+    uri = _variant_of(_signed_in_by_jwt(user.email), film)
+    session = Client()
+    session.force_login(user)
+    session_uri = _variant_of(session, film)
+
+    user.set_password("another-strong-pass-7")
+    user.save()
+
+    assert Client().get(_variant_path(film.pk, uri)).status_code == 403
+    assert Client().get(_variant_path(film.pk, session_uri)).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_staff_members_token_works_only_while_their_session_lasts() -> None:
+    film = make_film(upload=True, published=False)
+    staff = make_user(staff=True)
+    session = Client()
+    session.force_login(staff)
+    uri = _variant_of(session, film)
+    assert Client().get(_variant_path(film.pk, uri)).status_code == 200
+
+    session.post("/accounts/logout/")
+
+    assert Client().get(_variant_path(film.pk, uri)).status_code == 403
+
+
+@pytest.mark.django_db
+def test_variant_token_expires_with_the_playback_window() -> None:
+    film = make_film(upload=True)
+    user = make_user(password=SPA_PASSWORD)
+    uri = _variant_of(_signed_in_by_jwt(user.email), film)
+    later = timezone.now() + timedelta(seconds=playback_ttl(film) + 1)
+
+    with freeze_time(later):
+        assert Client().get(_variant_path(film.pk, uri)).status_code == 403

@@ -10,6 +10,7 @@ from django.db import transaction
 from content_app import pipeline, services, tasks
 from content_app.media import objects
 from content_app.models import Film, ProcessingState, Rendition, RenditionStatus
+from content_app.pipeline.queue import RETRY
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -33,6 +34,7 @@ def test_new_film_becomes_ready_with_ladder_thumbnail_and_poster(make_video, upl
     run_jobs()
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.READY
+    assert film.processing_note == ""
     assert film.processing_progress == 100
     assert film.duration == pytest.approx(2.0, abs=0.2)
     assert (film.source_width, film.source_height) == (640, 360)
@@ -77,7 +79,7 @@ def test_playlist_is_a_byte_range_vod_playlist_of_the_media_file(
 
 
 def test_processing_is_enqueued_only_after_commit(make_video, upload):
-    queue = django_rq.get_queue("default")
+    queue = django_rq.get_queue("high")
     with transaction.atomic():
         Film.objects.create(title="Commit", slug="commit", source=upload(make_video()))
         assert queue.count == 0
@@ -89,25 +91,26 @@ def test_source_changed_outside_the_admin_is_processed_by_a_job(make_video, uplo
     film.refresh_from_db()
     film.source = upload(make_video(seconds=3.0), name="from-a-script.mp4")
     film.save()
-    funcs = [job.func_name for job in django_rq.get_queue("default").jobs]
+    funcs = [job.func_name for job in django_rq.get_queue("high").jobs]
     assert funcs.count("content_app.tasks.process_saved_source") == 2
     assert "content_app.tasks.probe_film" not in funcs
     assert film.source_version == 0  # nothing restarted in the saving process
     run_jobs()
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.READY
+    assert film.processing_note == ""
     assert film.source_version == 1  # the first source's job found it replaced and did nothing
     assert film.duration == pytest.approx(3.0, abs=0.2)
 
 
 def test_saved_source_job_does_nothing_once_processing_of_it_has_started(make_video, upload):
     film = Film.objects.create(title="Once", slug="once", source=upload(make_video()))
-    django_rq.get_queue("default").empty()
+    django_rq.get_queue("high").empty()
     pipeline.film_processing_restart(film=film)  # as the admin does after its save
     tasks.process_saved_source(film.pk, film.source.name or "", 0)
     film.refresh_from_db()
     assert film.source_version == 1
-    assert [job.func_name for job in django_rq.get_queue("default").jobs] == [
+    assert [job.func_name for job in django_rq.get_queue("high").jobs] == [
         "content_app.tasks.probe_film"
     ]
 
@@ -118,7 +121,7 @@ def test_saving_without_changing_the_source_enqueues_nothing(make_video, upload,
     film.refresh_from_db()
     film.title = "Same source, new title"
     film.save()
-    assert django_rq.get_queue("default").count == 0
+    assert [django_rq.get_queue(name).count for name in ("high", "default")] == [0, 0]
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.READY
 
@@ -129,7 +132,7 @@ def test_film_is_playable_after_its_first_rendition_and_ready_after_all(
     film = Film.objects.create(
         title="Early", slug="early", source=upload(make_video(width=640, height=360))
     )
-    worker = django_rq.get_worker("default", worker_class="rq.SimpleWorker")
+    worker = django_rq.get_worker("high", "default", worker_class="rq.SimpleWorker")
     worker.work(burst=True, max_jobs=3, with_scheduler=False)  # saved source, probe, 120p
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.PROCESSING
@@ -140,6 +143,7 @@ def test_film_is_playable_after_its_first_rendition_and_ready_after_all(
     run_jobs()
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.READY
+    assert film.processing_note == ""
 
 
 def test_replacing_the_source_leaves_no_object_that_no_row_points_to(make_video, upload, run_jobs):
@@ -152,6 +156,7 @@ def test_replacing_the_source_leaves_no_object_that_no_row_points_to(make_video,
     run_jobs()
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.READY
+    assert film.processing_note == ""
     assert film.source_version == 2
     assert film.duration == pytest.approx(3.0, abs=0.2)
     assert _bucket_keys(film) == _row_keys(film)
@@ -169,7 +174,7 @@ def test_deleting_a_film_removes_all_its_objects(make_video, upload, run_jobs):
 
 def test_work_for_a_replaced_source_leaves_only_the_new_version(make_video, upload, run_jobs):
     film = Film.objects.create(title="Stale", slug="stale", source=upload(make_video()))
-    worker = django_rq.get_worker("default", worker_class="rq.SimpleWorker")
+    worker = django_rq.get_worker("high", "default", worker_class="rq.SimpleWorker")
     worker.work(burst=True, max_jobs=1, with_scheduler=False)
     film.refresh_from_db()
     # The v1 probe is still queued when the source is replaced: what it does is dropped
@@ -213,6 +218,7 @@ def test_reprocess_makes_every_rendition_again(make_video, upload, run_jobs):
     run_jobs()
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.READY
+    assert film.processing_note == ""
     assert film.source_version == 2
     assert Rendition.objects.get(film=film).media_key != first_key
     assert _bucket_keys(film) == _row_keys(film)
@@ -247,12 +253,15 @@ def test_staff_uploaded_thumbnail_is_kept(make_video, upload, run_jobs, tmp_path
     run_jobs()
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.READY
+    assert film.processing_note == ""
     assert film.thumbnail.name == staff_key
     assert not film.thumbnail_generated
     assert film.poster_generated
 
 
-def test_transient_storage_failure_is_retried_with_back_off(make_video, upload, run_jobs):
+def test_transient_storage_failure_is_retried_with_back_off_and_shown_to_staff(
+    make_video, upload, run_jobs
+):
     film = Film.objects.create(title="Flaky", slug="flaky", source=upload(make_video()))
     endpoint = settings.AWS_S3_ENDPOINT_URL
     from affea.localdev import free_port
@@ -265,17 +274,19 @@ def test_transient_storage_failure_is_retried_with_back_off(make_video, upload, 
     finally:
         settings.AWS_S3_ENDPOINT_URL = endpoint
         s3_client.cache_clear()
-    queue = django_rq.get_queue("default")
+    queue = django_rq.get_queue("high")  # where probes go
     scheduled = queue.scheduled_job_registry
     retry_ids = [job_id for job_id in scheduled.get_job_ids() if "probe" in job_id]
     assert len(retry_ids) == 1
     job = queue.fetch_job(retry_ids[0])
     assert job is not None
-    assert job.retries_left == 2
+    assert job.retries_left == RETRY.max - 1
     film.refresh_from_db()
     assert film.processing_state != ProcessingState.ERROR
+    assert "storage unreachable, retry 1 at" in film.processing_note
     # S3 is back: the retry (moved forward instead of waiting out the back-off) succeeds.
     scheduled.requeue(retry_ids[0])
     run_jobs()
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.READY
+    assert film.processing_note == ""

@@ -16,6 +16,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
+from rq.job import JobStatus
 
 from content_app import pipeline
 from content_app.models import Film, ProcessingState, RenditionStatus
@@ -24,6 +25,7 @@ from content_app.pipeline.queue import RETRY
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
+WORKER_CLASS = "content_app.pipeline.worker.PipelineWorker"
 
 
 def _wait_for(condition, *, timeout: float, what: str) -> None:
@@ -44,9 +46,10 @@ def _settled(film: Film) -> None:
 
 def _requeue_retries() -> None:
     """Move scheduled retries forward instead of waiting out their back-off."""
-    scheduled = django_rq.get_queue("default").scheduled_job_registry
-    for job_id in scheduled.get_job_ids():
-        scheduled.requeue(job_id)
+    for name in ("high", "default"):
+        scheduled = django_rq.get_queue(name).scheduled_job_registry
+        for job_id in scheduled.get_job_ids():
+            scheduled.requeue(job_id)
 
 
 def test_film_reaches_ready_after_redis_restarted_empty_mid_processing(
@@ -58,7 +61,7 @@ def test_film_reaches_ready_after_redis_restarted_empty_mid_processing(
     film = Film.objects.create(
         title="Lost", slug="lost", source=upload(make_video(width=640, height=360))
     )
-    worker = django_rq.get_worker("default", worker_class="rq.SimpleWorker")
+    worker = django_rq.get_worker("high", "default", worker_class="rq.SimpleWorker")
     worker.work(burst=True, max_jobs=3, with_scheduler=False)  # saved source, probe, 120p
     redis_connection.flushdb()
     _settled(film)
@@ -74,14 +77,16 @@ def test_film_reaches_ready_after_redis_restarted_empty_mid_processing(
 
 def test_reconciler_leaves_work_that_rq_still_holds_alone(make_video, upload, run_jobs):
     film = Film.objects.create(title="Waiting", slug="waiting", source=upload(make_video()))
-    worker = django_rq.get_worker("default", worker_class="rq.SimpleWorker")
+    worker = django_rq.get_worker("high", "default", worker_class="rq.SimpleWorker")
     worker.work(burst=True, max_jobs=1, with_scheduler=False)  # the probe is now queued
     _settled(film)
     assert pipeline.films_reconcile() == []
-    assert django_rq.get_queue("default").count == 1
+    assert django_rq.get_queue("high").count == 1
 
 
-def test_film_whose_step_rq_gave_up_on_ends_in_error(make_video, upload, run_jobs):
+def test_storage_unreachable_on_every_attempt_ends_in_error_naming_the_step(
+    make_video, upload, run_jobs
+):
     film = Film.objects.create(title="Doomed", slug="doomed", source=upload(make_video()))
     from affea.localdev import free_port
     from affea.storage import s3_client
@@ -98,8 +103,22 @@ def test_film_whose_step_rq_gave_up_on_ends_in_error(make_video, upload, run_job
         settings.AWS_S3_ENDPOINT_URL = endpoint
         s3_client.cache_clear()
     film.refresh_from_db()
-    # RQ has given up; staff do not know yet.
-    assert film.processing_state == ProcessingState.PROCESSING
+    assert film.processing_state == ProcessingState.ERROR
+    assert film.processing_error.startswith("Reading the source: storage unreachable")
+    assert "Reprocess" in film.processing_error
+
+
+def test_film_whose_step_rq_gave_up_on_ends_in_error(make_video, upload, run_jobs):
+    """A step whose workers kept dying is failed by RQ without our code running: the
+    reconciler tells staff."""
+    film = Film.objects.create(title="Crashing", slug="crashing", source=upload(make_video()))
+    worker = django_rq.get_worker("high", "default", worker_class="rq.SimpleWorker")
+    worker.work(burst=True, max_jobs=1, with_scheduler=False)  # the probe is now queued
+    queue = django_rq.get_queue("high")
+    job = queue.fetch_job(f"film-{film.pk}-v1-probe")
+    assert job is not None
+    queue.remove(job)
+    job.set_status(JobStatus.FAILED)
     _settled(film)
     assert pipeline.films_reconcile() == [f"film {film.pk}: probe given up by RQ, film in error"]
     film.refresh_from_db()
@@ -137,7 +156,7 @@ def test_film_reaches_ready_after_its_worker_is_killed_mid_transcode(
     )
     log = (tmp_path / "worker.log").open("wb")
     worker = subprocess.Popen(
-        [sys.executable, "manage.py", "rqworker", "default"],
+        [sys.executable, "manage.py", "rqworker", "high", "default", "--worker-class", WORKER_CLASS],
         cwd=ROOT,
         # Slow enough that the kill lands inside the 120p transcode.
         env={**subprocess_env, "FFMPEG_PRESET": "veryslow"},
@@ -156,13 +175,13 @@ def test_film_reaches_ready_after_its_worker_is_killed_mid_transcode(
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
-    queue = django_rq.get_queue("default")
+    queue = django_rq.get_queue("high")  # where the lowest rung goes
     job_id = f"film-{film.pk}-v1-120p"
     started = queue.started_job_registry
     assert [
         member.decode().split(":")[0] for member in redis_connection.zrange(started.key, 0, -1)
     ] == [job_id]
-    # Stand in for the 90 s (job monitoring interval + 60 s) after which the dead worker's
+    # Stand in for the seconds (heartbeat interval + grace) after which the dead worker's
     # entry expires.
     redis_connection.zadd(
         started.key, dict.fromkeys(redis_connection.zrange(started.key, 0, -1), 1)
@@ -171,7 +190,7 @@ def test_film_reaches_ready_after_its_worker_is_killed_mid_transcode(
     assert pipeline.films_reconcile() == []
     job = queue.fetch_job(job_id)
     assert job is not None
-    assert (job.get_status(), job.retries_left) == ("scheduled", 2)
+    assert (job.get_status(), job.retries_left) == ("scheduled", RETRY.max - 1)
     _requeue_retries()
     run_jobs()
     film.refresh_from_db()

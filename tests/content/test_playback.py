@@ -23,6 +23,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from affea.errors import NotFound
 from affea.localdev import SeaweedS3
 from affea.storage import s3_client
 from content_app import playback
@@ -101,10 +102,44 @@ def test_video_url_of_unknown_quality_is_400(viewer_api: APIClient) -> None:
     assert "quality" in response.json()
 
 
-def test_video_url_of_a_quality_not_ready_is_404(viewer_api: APIClient) -> None:
-    film = make_film(qualities=("120p",))
+def test_video_url_of_a_quality_the_film_lacks_falls_back_to_the_best_below(
+    viewer_api: APIClient,
+) -> None:
+    film = make_film(qualities=("120p", "360p", "720p"))  # a 720p source has no 1080p
 
-    assert _video_url(viewer_api, film.pk, quality="720p").status_code == 404
+    response = _video_url(viewer_api, film.pk, quality="1080p")
+
+    assert response.status_code == 200
+    assert response.json()["quality"] == "720p"
+
+
+def test_video_url_of_a_quality_not_ready_falls_back_to_the_best_ready_below(
+    viewer_api: APIClient,
+) -> None:
+    film = make_film(qualities=("120p", "360p", "720p"))
+    film.renditions.filter(quality="720p").update(status=RenditionStatus.PROCESSING)
+
+    assert _video_url(viewer_api, film.pk, quality="720p").json()["quality"] == "360p"
+
+
+def test_video_url_with_nothing_ready_below_falls_back_to_the_lowest_ready(
+    viewer_api: APIClient,
+) -> None:
+    film = make_film(qualities=("120p", "360p", "720p"))
+    film.renditions.filter(quality__in=["120p", "360p"]).update(status=RenditionStatus.PROCESSING)
+
+    assert _video_url(viewer_api, film.pk, quality="360p").json()["quality"] == "720p"
+
+
+def test_video_url_of_a_ready_quality_gives_exactly_that_quality(viewer_api: APIClient) -> None:
+    film = make_film(qualities=("120p", "360p", "720p"))
+
+    assert _video_url(viewer_api, film.pk, quality="120p").json()["quality"] == "120p"
+
+
+def test_choose_quality_with_nothing_ready_is_404() -> None:
+    with pytest.raises(NotFound):
+        playback.choose_quality({}, "720p")
 
 
 def test_video_url_of_an_invisible_film_is_404(viewer_api: APIClient) -> None:

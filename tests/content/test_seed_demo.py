@@ -38,7 +38,7 @@ def test_seed_demo_saves_a_published_demo_film_and_enqueues_its_processing():
     assert film.category == Category.objects.get(slug="demo")
     assert (film.source.name or "").startswith(f"films/{film.uuid}/source-")
     assert film.processing_state == ProcessingState.PENDING
-    queue = django_rq.get_queue("default")
+    queue = django_rq.get_queue("high")
     assert [job.func_name for job in queue.get_jobs()] == ["content_app.tasks.process_saved_source"]
 
 

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _funcs() -> list[str | None]:
-    return [job.func_name for job in django_rq.get_queue("default").jobs]
+    queues = [django_rq.get_queue(name) for name in ("high", "default")]
+    return [job.func_name for queue in queues for job in queue.jobs]
 
 
 def test_signal_module_imports_nothing_of_ours_but_enqueue_helpers():
@@ -59,7 +60,7 @@ def test_replacing_a_source_enqueues_deleting_the_old_one(make_video, upload, ru
 
 def test_deleting_a_film_enqueues_its_clean_up_after_commit(make_video, upload):
     film = Film.objects.create(title="Gone", slug="gone", source=upload(make_video()))
-    django_rq.get_queue("default").empty()
+    django_rq.get_queue("high").empty()
     with transaction.atomic():
         film.delete()
         assert _funcs() == []

@@ -19,6 +19,7 @@ from content_app import services
 from content_app.catalogue_cache import catalogue_changed
 from content_app.models import Favorite, Film, Rendition, RenditionStatus, WatchProgress
 from tests.content.factories import make_category, make_film, make_user
+from tests.legal.dmca_support import notice_accept_naming
 from users_app.models import User
 
 pytestmark = pytest.mark.django_db
@@ -34,8 +35,7 @@ def _make_unplayable(film: Film) -> None:
 
 
 def _take_down(film: Film) -> None:
-    Film.objects.filter(pk=film.pk).update(taken_down_at=timezone.now())
-    catalogue_changed()
+    notice_accept_naming(film)
 
 
 HIDDEN: dict[str, Callable[[Film], None]] = {

@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import aware_utcnow
 
 from content_app.models import Category, Favorite, Film
 from tests.users.conftest import MakeUser, cookie, login
 from users_app.jwt_tokens import token_pair_issue
-from users_app.models import User
+from users_app.models import LoginToken, User
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +33,9 @@ def test_login_answers_the_profile_and_sets_both_cookies(client: Client, user: U
         "email": "viewer@example.com",
         "username": "viewer",
         "favorite_videos": [],
+        # Added by the legal app's profile fields; no terms are published here.
+        "terms_version": None,
+        "terms_accepted": True,
     }
     assert cookie(response, ACCESS).value
     assert cookie(response, REFRESH).value
@@ -165,9 +169,14 @@ def test_refresh_rotates_both_cookies(client: Client, user: User) -> None:
     assert client.get("/api/users/me/").status_code == 200
 
 
-def test_reusing_a_rotated_refresh_token_is_401(client: Client, user: User) -> None:
+def test_reusing_a_rotated_refresh_token_after_the_grace_period_is_401(
+    client: Client, user: User
+) -> None:
     old = cookie(login(client), REFRESH).value
     assert refresh(client).status_code == 200
+    LoginToken.objects.filter(rotated_at__isnull=False).update(
+        rotated_at=timezone.now() - timedelta(seconds=31)
+    )
     replay = Client()
     replay.cookies[REFRESH] = old
     assert refresh(replay).status_code == 401
@@ -218,8 +227,49 @@ def test_logout_blacklists_the_refresh_token_and_deletes_both_cookies(
     assert refresh(replay).status_code == 401
 
 
-def test_logout_without_signing_in_is_401(client: Client) -> None:
-    assert client.post("/api/users/logout/").status_code == 401
+def test_logout_without_signing_in_is_401_and_still_deletes_the_cookies(client: Client) -> None:
+    client.cookies[REFRESH] = "not-a-token"
+    response = client.post("/api/users/logout/")
+    assert response.status_code == 401
+    assert "detail" in response.json()
+    assert cookie(response, ACCESS).value == cookie(response, REFRESH).value == ""
+    assert cookie(response, REFRESH)["max-age"] == 0
+
+
+def test_logout_with_only_the_refresh_cookie_revokes_it_and_deletes_both(
+    client: Client, user: User
+) -> None:
+    old = cookie(login(client), REFRESH).value
+    del client.cookies[ACCESS]  # expired after 5 idle minutes: the browser dropped it
+
+    response = client.post("/api/users/logout/")
+
+    assert response.status_code == 200
+    assert cookie(response, ACCESS).value == cookie(response, REFRESH).value == ""
+    replay = Client()
+    replay.cookies[REFRESH] = old
+    assert refresh(replay).status_code == 401
+
+
+def test_logout_with_a_revoked_refresh_cookie_alone_is_401(client: Client, user: User) -> None:
+    old = cookie(login(client), REFRESH).value
+    assert client.post("/api/users/logout/").status_code == 200
+    stale = Client()
+    stale.cookies[REFRESH] = old
+
+    assert stale.post("/api/users/logout/").status_code == 401
+
+
+def test_logout_with_the_access_cookie_alone_ends_the_whole_sign_in(
+    client: Client, user: User
+) -> None:
+    old = cookie(login(client), REFRESH).value
+    del client.cookies[REFRESH]
+
+    assert client.post("/api/users/logout/").status_code == 200
+    replay = Client()
+    replay.cookies[REFRESH] = old
+    assert refresh(replay).status_code == 401
 
 
 def test_changing_the_password_ends_access_tokens(client: Client, make_user: MakeUser) -> None:

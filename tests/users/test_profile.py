@@ -33,13 +33,22 @@ def test_the_profile_carries_the_favourite_videos_content_registers(user: User) 
         "email": user.email,
         "username": user.display_name,
         "favorite_videos": [film.pk],
+        "terms_version": None,  # the legal app's fields; no terms are published here
+        "terms_accepted": True,
     }
 
 
 def test_login_and_me_answer_the_same_profile(client: Client, user: User) -> None:
     logged_in = login(client).json()
     assert client.get("/api/users/me/").json() == logged_in
-    assert list(logged_in) == ["id", "email", "username", "favorite_videos"]
+    assert list(logged_in) == [
+        "id",
+        "email",
+        "username",
+        "favorite_videos",
+        "terms_version",
+        "terms_accepted",
+    ]
 
 
 def test_a_registered_field_is_added_after_the_base_fields(

@@ -17,7 +17,12 @@ NEW_PASSWORD = "lantern-harbour-58"
 
 def test_signup_page_registers_and_mails_the_confirmation(client: Client, deliver: Deliver) -> None:
     assert client.get("/accounts/signup/").status_code == 200
-    body = {"email": "page@example.com", "password": PASSWORD, "confirm_password": PASSWORD}
+    body = {
+        "email": "page@example.com",
+        "password": PASSWORD,
+        "confirm_password": PASSWORD,
+        "accept_terms": "on",
+    }
     response = deliver(lambda: client.post("/accounts/signup/", body))
     assert response.status_code == 200
     assert b"Check your mail" in response.content

@@ -15,7 +15,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import Token
 
+from affea.parsers import JSONParser
 from users_app import services
 from users_app.api.serializers import (
     DetailSerializer,
@@ -26,9 +28,14 @@ from users_app.api.serializers import (
     RegisterSerializer,
     ResetPasswordSerializer,
 )
-from users_app.authentication import enforce_csrf
+from users_app.authentication import enforce_csrf, refuse_cross_site
 from users_app.cookies import auth_cookies_delete, auth_cookies_set
-from users_app.jwt_tokens import refresh_token_revoke, token_pair_issue, token_pair_rotate
+from users_app.jwt_tokens import (
+    access_token_revoke,
+    refresh_token_revoke,
+    token_pair_issue,
+    token_pair_rotate,
+)
 from users_app.profile import user_profile
 from users_app.selectors import user_email_exists
 from users_app.throttling import AccountThrottle
@@ -54,7 +61,17 @@ class PublicAPIView(APIView):
     permission_classes = ()
 
 
-class RegisterView(PublicAPIView):
+class SignInAPIView(PublicAPIView):
+    """An endpoint that sets the sign-in cookies: JSON only and same-site (login CSRF)."""
+
+    parser_classes = (JSONParser,)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        refuse_cross_site(request._request)
+
+
+class RegisterView(SignInAPIView):
     @extend_schema(
         request=RegisterSerializer,
         responses={201: inline_serializer("Registered", {"email": serializers.EmailField()})},
@@ -100,7 +117,7 @@ class ConfirmView(PublicAPIView):
         return Response({"detail": "Your account is confirmed; you can log in now."})
 
 
-class LoginView(PublicAPIView):
+class LoginView(SignInAPIView):
     @extend_schema(request=LoginSerializer, responses={200: ProfileSerializer})
     def post(self, request: Request) -> Response:
         serializer = LoginSerializer(data=request.data)
@@ -132,14 +149,33 @@ class RefreshView(PublicAPIView):
 
 
 class LogoutView(APIView):
-    permission_classes = (IsAuthenticated,)
+    """End the sign-in of whichever credential is still valid; the cookies go either way.
 
-    @extend_schema(request=None, responses={200: DetailSerializer})
+    An SPA does not refresh before logging out, so an expired access cookie must not keep
+    the refresh cookie alive: the refresh cookie alone is enough to log out.
+    """
+
+    permission_classes = ()
+
+    @extend_schema(request=None, responses={200: DetailSerializer, 401: DetailSerializer})
     def post(self, request: Request) -> Response:
-        refresh_token_revoke(raw_refresh=request.COOKIES.get(settings.JWT_REFRESH_COOKIE))
+        raw = request.COOKIES.get(settings.JWT_REFRESH_COOKIE)
+        if raw:
+            enforce_csrf(request._request)
+        signed_in = bool(request.user and request.user.is_authenticated)
+        if isinstance(request.auth, Token):
+            access_token_revoke(token=request.auth)
+        refreshed = refresh_token_revoke(raw_refresh=raw)
         if request._request.session.get("_auth_user_id"):
             session_logout(request._request)
-        response = Response({"detail": "You are logged out."})
+        if signed_in or refreshed:
+            response = Response({"detail": "You are logged out."})
+        else:
+            response = Response(
+                {"detail": "Authentication credentials were not provided."},
+                status=status.HTTP_401_UNAUTHORIZED,
+                headers={"WWW-Authenticate": 'Bearer realm="api"'},
+            )
         auth_cookies_delete(response)
         return response
 
@@ -159,7 +195,7 @@ class ForgotPasswordView(PublicAPIView):
         serializer.is_valid(raise_exception=True)
         email = serializer.validated_data["email"]
         AccountThrottle("forgot_password", request, email).check_and_hit()
-        services.password_reset_request(email=email)
+        services.password_reset_request(email=email, request=request._request)
         return Response({"detail": RESET_REQUESTED_MESSAGE})
 
 

@@ -1,0 +1,111 @@
+"""Subtitles and captions: SRT/WebVTT uploads stored as WebVTT, signed for players.
+
+Players get them two ways: as `<track>` elements (progressive playback, API clients) and
+as a SUBTITLES group of the HLS master, whose per-language media playlist is one WebVTT
+segment behind a signed URL.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import webvtt
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from webvtt.errors import MalformedCaptionError, MalformedFileError
+
+from affea.errors import DomainError, NotFound
+from content_app import hls, playback, selectors
+from content_app.models import Film, Subtitle
+
+MAX_SUBTITLE_BYTES = 2 * 1024 * 1024
+PLAYLIST_HEADERS = {"Cache-Control": "private, no-store"}
+
+
+@dataclass(frozen=True)
+class SubtitleTrack:
+    language: str
+    label: str
+    url: str
+
+
+def to_webvtt(upload: UploadedFile) -> ContentFile[bytes]:
+    """Read an uploaded .vtt or .srt file and return it as WebVTT; a clear error otherwise."""
+    if (upload.size or 0) > MAX_SUBTITLE_BYTES:
+        raise ValidationError("A subtitle file may be at most 2 MB.")
+    raw = upload.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError("The subtitle file must be UTF-8 text.") from exc
+    is_srt = (upload.name or "").lower().endswith(".srt") or not text.lstrip().startswith("WEBVTT")
+    try:
+        if is_srt:
+            captions = webvtt.from_buffer(io.StringIO(text).readlines(), format="srt")
+        else:
+            captions = webvtt.from_string(text)
+    except (MalformedFileError, MalformedCaptionError) as exc:
+        kind = "SRT" if is_srt else "WebVTT"
+        raise ValidationError(f"This is not a valid {kind} file ({exc}).") from exc
+    if not captions.captions:
+        raise ValidationError("The subtitle file holds no cues.")
+    return ContentFile(captions.content.encode("utf-8"), name="subtitles.vtt")
+
+
+def subtitle_tracks(film: Film, *, request: HttpRequest | None = None) -> list[SubtitleTrack]:
+    """Signed WebVTT URLs of a film's subtitles (prefetched by `selectors.with_card_data`)."""
+    ttl = playback.playback_ttl(film)
+    return [
+        SubtitleTrack(
+            s.language,
+            s.label,
+            playback.signed_media_url(s.file.name or "", ttl=ttl, request=request).url,
+        )
+        for s in film.subtitles.all()
+    ]
+
+
+def master_entries(film: Film, *, token: str) -> list[hls.SubtitleMedia]:
+    """The SUBTITLES entries of a film's HLS master, each behind the master's own token."""
+    return [
+        hls.SubtitleMedia(
+            s.language,
+            s.label,
+            reverse("content:subtitle-playlist", kwargs={"pk": film.pk, "language": s.language})
+            + f"?token={token}",
+        )
+        for s in film.subtitles.all()
+    ]
+
+
+@require_GET
+def subtitle_playlist(request: HttpRequest, pk: int, language: str) -> HttpResponse:
+    """The one-segment WebVTT media playlist of a film's subtitles in `language`."""
+    try:
+        user_id = hls.variant_token_user(request.GET.get("token", ""), film_id=pk)
+        viewer = selectors.playback_viewer(user_id)
+        if viewer is None:
+            raise DomainError("This playlist link is invalid.", status=403)
+        subtitle = (
+            Subtitle.objects.filter(
+                film__in=selectors.films_playable_by(viewer).filter(pk=pk).values("pk"),
+                language=language,
+            )
+            .select_related("film")
+            .first()
+        )
+        if subtitle is None:
+            raise NotFound("No such subtitles.")
+    except DomainError as exc:
+        return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
+    film = subtitle.film
+    signed = playback.signed_media_url(
+        subtitle.file.name or "", ttl=playback.playback_ttl(film), request=request
+    )
+    text = hls.subtitle_playlist(duration=film.duration or 0, vtt_url=signed.url)
+    return HttpResponse(text, content_type=hls.PLAYLIST_CONTENT_TYPE, headers=PLAYLIST_HEADERS)

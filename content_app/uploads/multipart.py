@@ -1,0 +1,180 @@
+"""S3 multipart uploads begun by staff for a film's source, bound to who began them.
+
+What an upload is for (film, key, declared size, user) is kept in the cache under its
+upload id: every later call must name the same key and come from the same user, so a
+signature can only ever be made for that one upload.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from affea.errors import DomainError
+from affea.storage import s3_client
+from content_app.media import objects
+from content_app.models import Film, film_source_key
+from content_app.pipeline import film_processing_restart
+from content_app.pipeline.storage import STORAGE_ERRORS, StorageUnavailable
+from content_app.uploads.verify import check_extension, verify_upload
+
+
+class UploadRefused(DomainError):
+    default_message = "This upload is not known (it expired or was begun by someone else)."
+
+
+@dataclass(frozen=True)
+class UploadRecord:
+    upload_id: str
+    key: str
+    size: int
+    user_id: int
+    film_uuid: str
+    film_id: int | None  # None: begun on the add page, the film is saved with the form
+
+
+def _cache_key(upload_id: str) -> str:
+    return f"affea:upload:{upload_id}"
+
+
+def _bucket() -> str:
+    return settings.AWS_STORAGE_BUCKET_NAME
+
+
+def upload_begin(*, film: Film | None, filename: str, size: int, user_id: int) -> UploadRecord:
+    """Start a multipart upload under a generated key for `film` (or a film not saved yet)."""
+    if size <= 0:
+        raise DomainError("The file is empty (0 bytes).")
+    check_extension(filename)
+    target = film or Film(uuid=uuid.uuid4())
+    key = film_source_key(target, filename)
+    try:
+        created = s3_client().create_multipart_upload(
+            Bucket=_bucket(), Key=key, ContentType=objects.content_type_for(key)
+        )
+    except STORAGE_ERRORS as exc:
+        raise StorageUnavailable() from exc
+    record = UploadRecord(
+        upload_id=created["UploadId"],
+        key=key,
+        size=size,
+        user_id=user_id,
+        film_uuid=str(target.uuid),
+        film_id=film.pk if film else None,
+    )
+    cache.set(_cache_key(record.upload_id), asdict(record), settings.UPLOAD_ABANDON_AFTER)
+    return record
+
+
+def upload_record(*, upload_id: str, key: str, user_id: int, film: Film | None) -> UploadRecord:
+    """The upload `upload_id` if it is `key`'s, was begun by this user for this film."""
+    data: dict[str, Any] | None = cache.get(_cache_key(upload_id))
+    record = UploadRecord(**data) if data else None
+    film_id = film.pk if film else None
+    if record is None or (record.key, record.user_id, record.film_id) != (key, user_id, film_id):
+        raise UploadRefused()
+    return record
+
+
+def part_url(*, record: UploadRecord, part_number: int) -> str:
+    """A short-lived URL to PUT part `part_number` of this upload, for the browser."""
+    if not 1 <= part_number <= 10_000:
+        raise DomainError("Part numbers run from 1 to 10000.")
+    return s3_client(public=True).generate_presigned_url(
+        "upload_part",
+        Params={
+            "Bucket": _bucket(),
+            "Key": record.key,
+            "UploadId": record.upload_id,
+            "PartNumber": part_number,
+        },
+        ExpiresIn=settings.UPLOAD_PART_URL_TTL,
+    )
+
+
+def uploaded_parts(*, record: UploadRecord) -> list[dict[str, Any]]:
+    """The parts S3 holds for this upload (number, ETag, size), so a browser can resume."""
+    parts: list[dict[str, Any]] = []
+    paginator = s3_client().get_paginator("list_parts")
+    try:
+        for page in paginator.paginate(Bucket=_bucket(), Key=record.key, UploadId=record.upload_id):
+            parts += [
+                {"PartNumber": p["PartNumber"], "ETag": p["ETag"], "Size": p["Size"]}
+                for p in page.get("Parts", [])
+            ]
+    except ClientError as exc:
+        raise UploadRefused() from exc
+    except STORAGE_ERRORS as exc:
+        raise StorageUnavailable() from exc
+    return parts
+
+
+def upload_finish(*, record: UploadRecord) -> str:
+    """Assemble the parts S3 holds, verify the object (deleted if refused); return its key.
+
+    The parts list is S3's own, not the browser's, so nothing but what was uploaded counts.
+    """
+    parts = uploaded_parts(record=record)
+    if not parts:
+        raise DomainError("No part of the file arrived; upload it again.")
+    try:
+        s3_client().complete_multipart_upload(
+            Bucket=_bucket(),
+            Key=record.key,
+            UploadId=record.upload_id,
+            MultipartUpload={
+                "Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]
+            },
+        )
+    except STORAGE_ERRORS as exc:
+        raise StorageUnavailable() from exc
+    cache.delete(_cache_key(record.upload_id))
+    try:
+        verify_upload(key=record.key, size=record.size)
+    except DomainError:
+        objects.delete([record.key])
+        raise
+    return record.key
+
+
+def upload_abort(*, record: UploadRecord) -> None:
+    """Abort the upload: S3 drops its parts; nothing of it remains."""
+    cache.delete(_cache_key(record.upload_id))
+    try:
+        s3_client().abort_multipart_upload(
+            Bucket=_bucket(), Key=record.key, UploadId=record.upload_id
+        )
+    except ClientError:
+        pass  # already completed or aborted: nothing left to drop
+    except STORAGE_ERRORS as exc:
+        raise StorageUnavailable() from exc
+
+
+@transaction.atomic
+def film_source_attach(*, film: Film, key: str) -> int:
+    """Point `film`'s source at the verified object `key` and start processing it.
+
+    The same path as a form upload: the save's signal drops the previous source after
+    commit, and processing restarts from the probe; return the new source version.
+    """
+    locked = Film.objects.select_for_update().get(pk=film.pk)
+    locked.source.name = key
+    locked.save(update_fields=["source", "updated_at"])
+    film.source.name = key
+    return film_processing_restart(film=film)
+
+
+def upload_finish_for_new_film(*, token: str, user_id: int) -> tuple[str, str]:
+    """Finish an upload begun on the add page (`token` is "<upload id> <key>").
+
+    Return the key and the uuid the film must get, since the key lives under it.
+    """
+    upload_id, _, key = token.strip().partition(" ")
+    record = upload_record(upload_id=upload_id, key=key, user_id=user_id, film=None)
+    return upload_finish(record=record), record.film_uuid

@@ -1,0 +1,1 @@
+"""Licence windows: a scheduled job publishes and unpublishes films at their edges."""

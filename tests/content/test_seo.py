@@ -1,0 +1,150 @@
+"""What crawlers and unfurlers read: meta tags, JSON-LD, sitemap, robots, cached static files."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.test import Client, override_settings
+
+from tests.content.factories import make_film
+
+pytestmark = pytest.mark.django_db
+
+NS = {
+    "s": "http://www.sitemaps.org/schemas/sitemap/0.9",
+    "v": "http://www.google.com/schemas/sitemap-video/1.1",
+}
+
+
+def _meta(page: str, attribute: str, name: str) -> str:
+    match = re.search(rf'<meta {attribute}="{re.escape(name)}" content="([^"]*)"', page)
+    assert match, f"no {name} meta tag"
+    return match.group(1)
+
+
+def _json_ld(page: str) -> dict[str, object]:
+    match = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    assert match, "no JSON-LD"
+    return json.loads(match.group(1))
+
+
+def test_film_page_has_title_description_canonical_and_social_cards(client: Client) -> None:
+    film = make_film(title="Harbour Lights", description="A lighthouse keeper.", thumbnail=True)
+
+    page = client.get(f"/films/{film.slug}/").content.decode()
+
+    canonical = f"{settings.SITE_URL}/films/{film.slug}/"
+    assert "<title>Harbour Lights · Affea</title>" in page
+    assert _meta(page, "name", "description") == "A lighthouse keeper."
+    assert f'<link rel="canonical" href="{canonical}">' in page
+    assert _meta(page, "property", "og:title") == "Harbour Lights"
+    assert _meta(page, "property", "og:type") == "video.other"
+    assert _meta(page, "property", "og:url") == canonical
+    assert _meta(page, "property", "og:image") == f"{canonical}poster"
+    assert _meta(page, "name", "twitter:card") == "summary_large_image"
+
+
+def test_film_page_has_a_video_object(client: Client) -> None:
+    film = make_film(title="Harbour <Lights>", thumbnail=True, public_playback=True, duration=65)
+
+    data = _json_ld(client.get(f"/films/{film.slug}/").content.decode())
+
+    assert data["@type"] == "VideoObject"
+    assert data["name"] == "Harbour <Lights>"
+    assert data["duration"] == "PT1M5S"
+    assert data["thumbnailUrl"] == [f"{settings.SITE_URL}/films/{film.slug}/poster"]
+    assert data["embedUrl"] == f"{settings.SITE_URL}/embed/{film.slug}/"
+    assert film.published_at is not None
+    assert str(data["uploadDate"]).startswith(str(film.published_at.year))
+
+
+def test_an_embeddable_film_offers_oembed_discovery_and_a_player_card(client: Client) -> None:
+    public = make_film(public_playback=True)
+    private = make_film()
+
+    page = client.get(f"/films/{public.slug}/").content.decode()
+
+    assert 'type="application/json+oembed"' in page
+    assert _meta(page, "name", "twitter:card") == "player"
+    assert _meta(page, "name", "twitter:player") == f"{settings.SITE_URL}/embed/{public.slug}/"
+    assert "json+oembed" not in client.get(f"/films/{private.slug}/").content.decode()
+
+
+def test_poster_address_redirects_to_a_fresh_signed_url(client: Client) -> None:
+    film = make_film(thumbnail=True)
+
+    response = client.get(f"/films/{film.slug}/poster")
+
+    assert response.status_code == 302
+    assert "X-Amz-Signature=" in response["Location"]
+    assert client.get(f"/films/{make_film().slug}/poster").status_code == 404
+
+
+def test_sitemap_lists_visible_films_with_the_video_extension(client: Client) -> None:
+    film = make_film(title="Harbour Lights", thumbnail=True, duration=65, public_playback=True)
+    hidden = make_film(title="Secret Draft", published=False)
+
+    response = client.get("/sitemap.xml")
+
+    assert response.status_code == 200
+    root = ElementTree.fromstring(response.content)  # noqa: S314 - our own response
+    urls = {u.findtext("s:loc", namespaces=NS): u for u in root.findall("s:url", NS)}
+    entry = urls[f"{settings.SITE_URL}/films/{film.slug}/"]
+    assert f"{settings.SITE_URL}/films/{hidden.slug}/" not in urls
+    assert f"{settings.SITE_URL}/" in urls
+    video = entry.find("v:video", NS)
+    assert video is not None
+    assert video.findtext("v:title", namespaces=NS) == "Harbour Lights"
+    assert video.findtext("v:duration", namespaces=NS) == "65"
+    assert (
+        video.findtext("v:player_loc", namespaces=NS) == f"{settings.SITE_URL}/embed/{film.slug}/"
+    )
+    assert str(video.findtext("v:thumbnail_loc", namespaces=NS)).endswith(
+        f"/films/{film.slug}/poster"
+    )
+
+
+def test_robots_txt_points_at_the_sitemap_and_keeps_crawlers_out_of_private_paths(
+    client: Client,
+) -> None:
+    body = client.get("/robots.txt").content.decode()
+
+    assert f"Sitemap: {settings.SITE_URL}/sitemap.xml" in body
+    assert "Disallow: /admin/" in body
+    assert "Disallow: /api/" in body
+
+
+def test_search_results_are_not_indexed(client: Client) -> None:
+    page = client.get("/search/", {"q": "anything"}).content.decode()
+
+    assert '<meta name="robots" content="noindex, follow">' in page
+
+
+def test_static_files_are_compressed_hashed_and_cached_for_long(tmp_path: Path) -> None:
+    manifest_storage = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    with override_settings(STATIC_ROOT=tmp_path, STORAGES=manifest_storage):
+        call_command(
+            "collectstatic", "--no-input", "-i", "drf-yasg", "-i", "rest_framework", verbosity=0
+        )
+        manifest = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
+        hashed = manifest["js/player.js"]
+        assert hashed != "js/player.js"
+        assert (tmp_path / f"{hashed}.gz").exists()
+
+        response = Client().get(f"/static/{hashed}", headers={"accept-encoding": "gzip"})
+
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "gzip"
+    assert "immutable" in response["Cache-Control"]
+    max_age = re.search(r"max-age=(\d+)", response["Cache-Control"])
+    assert max_age is not None
+    assert int(max_age.group(1)) >= 31_536_000

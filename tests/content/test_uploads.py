@@ -1,0 +1,210 @@
+"""Direct multipart uploads through the film admin's endpoints, against the test S3."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from content_app.models import Film, ProcessingState
+from content_app.uploads.verify import NOT_VIDEO
+from tests.content.test_admin import INLINE_EMPTY
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PART = 5 * 1024 * 1024
+
+
+@pytest.fixture
+def staff(client, django_user_model):
+    user = django_user_model.objects.create_superuser(email="up@example.com", password="pw")
+    client.force_login(user)
+    return client
+
+
+def _base(film_ref: str | int) -> str:
+    return reverse("admin:content_app_film_upload_begin", args=[str(film_ref)])
+
+
+def _begin(client, ref, name: str, size: int):
+    body = {"filename": name, "type": "video/mp4", "metadata": {"size": size}}
+    return client.post(_base(ref), json.dumps(body), content_type="application/json")
+
+
+def _send_parts(client, ref, created: dict, data: bytes, parts: list[int]) -> None:
+    for number in parts:
+        url = f"{_base(ref)}/{created['uploadId']}/{number}?key={created['key']}"
+        signed = client.get(url).json()["url"]
+        chunk = data[(number - 1) * PART : number * PART]
+        assert requests.put(signed, data=chunk, timeout=30).status_code == 200
+
+
+def _bucket_keys(seaweed, prefix: str) -> tuple[list[str], list[str]]:
+    client = seaweed.client()
+    objects = client.list_objects_v2(Bucket=seaweed.bucket, Prefix=prefix).get("Contents", [])
+    uploads = client.list_multipart_uploads(Bucket=seaweed.bucket, Prefix=prefix)
+    return [o["Key"] for o in objects], [u["Key"] for u in uploads.get("Uploads", [])]
+
+
+@pytest.fixture
+def big_video(make_video, tmp_path) -> bytes:
+    # Two parts: a real clip padded with an MP4 `free` box to just over one part.
+    clip = make_video(seconds=1.0).read_bytes()
+    pad = PART + 1000 - len(clip)
+    return clip + pad.to_bytes(4, "big") + b"free" + b"\0" * (pad - 8)
+
+
+def test_resumed_upload_lists_sent_parts_then_completes_and_processing_starts(
+    staff, seaweed, big_video
+):
+    film = Film.objects.create(title="Direct", slug="direct")
+    created = _begin(staff, film.pk, "Master Final.MP4", len(big_video)).json()
+    assert created["key"].startswith(f"films/{film.uuid}/source-")
+    assert created["key"].endswith(".mp4")
+    _send_parts(staff, film.pk, created, big_video, [1])
+    listing = staff.get(f"{_base(film.pk)}/{created['uploadId']}?key={created['key']}").json()
+    assert [p["PartNumber"] for p in listing] == [1]  # the browser resumes at part 2
+    _send_parts(staff, film.pk, created, big_video, [2])
+    done = staff.post(f"{_base(film.pk)}/{created['uploadId']}/complete?key={created['key']}")
+    assert done.status_code == 200, done.content
+    film.refresh_from_db()
+    assert film.source.name == created["key"]
+    assert film.source_version == 1 and film.processing_state == ProcessingState.PENDING
+    assert done.json()["status"]["state"] == "pending"
+    objects, uploads = _bucket_keys(seaweed, f"films/{film.uuid}/")
+    assert objects == [created["key"]] and uploads == []
+
+
+def test_a_file_that_is_not_video_is_refused_in_plain_words_and_deleted(staff, seaweed):
+    film = Film.objects.create(title="Junk", slug="junk")
+    data = b"not a video at all " * 1000
+    created = _begin(staff, film.pk, "junk.mp4", len(data)).json()
+    url = f"{_base(film.pk)}/{created['uploadId']}/1?key={created['key']}"
+    requests.put(staff.get(url).json()["url"], data=data, timeout=30)
+    done = staff.post(f"{_base(film.pk)}/{created['uploadId']}/complete?key={created['key']}")
+    assert done.status_code == 400
+    assert done.json()["error"] in (NOT_VIDEO, "The file is not a video Affea can read "
+                                    "(FFmpeg: invalid data found).")  # fmt: skip
+    assert "http" not in done.json()["error"]
+    film.refresh_from_db()
+    assert film.source.name == ""
+    assert _bucket_keys(seaweed, f"films/{film.uuid}/") == ([], [])
+
+
+def test_a_size_that_does_not_match_is_refused_and_deleted(staff, seaweed, make_video):
+    film = Film.objects.create(title="Short", slug="short")
+    data = make_video(seconds=1.0).read_bytes()
+    created = _begin(staff, film.pk, "film.mp4", len(data) + 10).json()
+    url = f"{_base(film.pk)}/{created['uploadId']}/1?key={created['key']}"
+    requests.put(staff.get(url).json()["url"], data=data, timeout=30)
+    done = staff.post(f"{_base(film.pk)}/{created['uploadId']}/complete?key={created['key']}")
+    assert done.json()["error"].startswith("The upload is incomplete")
+    assert _bucket_keys(seaweed, f"films/{film.uuid}/") == ([], [])
+
+
+def test_a_file_type_affea_does_not_accept_is_refused_before_any_byte(staff, seaweed):
+    film = Film.objects.create(title="Zip", slug="zip")
+    refused = _begin(staff, film.pk, "film.zip", 1000)
+    assert refused.status_code == 400
+    assert refused.json()["error"].startswith("“zip” is not a video file type Affea accepts.")
+    assert _bucket_keys(seaweed, f"films/{film.uuid}/") == ([], [])
+
+
+def test_abort_leaves_no_parts(staff, seaweed, big_video):
+    film = Film.objects.create(title="Gone", slug="gone")
+    created = _begin(staff, film.pk, "film.mp4", len(big_video)).json()
+    _send_parts(staff, film.pk, created, big_video, [1])
+    url = f"{_base(film.pk)}/{created['uploadId']}?key={created['key']}"
+    assert staff.delete(url).status_code == 200
+    assert _bucket_keys(seaweed, f"films/{film.uuid}/") == ([], [])
+    assert staff.get(url).status_code == 404  # the upload is no longer known
+
+
+def test_replacing_a_source_by_direct_upload_leaves_only_the_new_one(
+    staff, seaweed, make_video, run_jobs
+):
+    film = Film.objects.create(title="Twice", slug="twice")
+    keys = []
+    for seconds in (1.0, 1.5):
+        data = make_video(seconds=seconds).read_bytes()
+        created = _begin(staff, film.pk, "film.mp4", len(data)).json()
+        url = f"{_base(film.pk)}/{created['uploadId']}/1?key={created['key']}"
+        requests.put(staff.get(url).json()["url"], data=data, timeout=30)
+        staff.post(f"{_base(film.pk)}/{created['uploadId']}/complete?key={created['key']}")
+        keys.append(created["key"])
+    run_jobs()
+    film.refresh_from_db()
+    assert film.source.name == keys[1]
+    assert film.processing_state == ProcessingState.READY
+    objects, uploads = _bucket_keys(seaweed, f"films/{film.uuid}/")
+    assert keys[0] not in objects and keys[1] in objects and uploads == []
+
+
+def test_add_page_upload_is_finished_when_the_form_is_saved(staff, seaweed, make_video):
+    data = make_video(seconds=1.0).read_bytes()
+    created = _begin(staff, "new", "new film.mov", len(data)).json()
+    url = f"{_base('new')}/{created['uploadId']}/1?key={created['key']}"
+    requests.put(staff.get(url).json()["url"], data=data, timeout=30)
+    token = staff.post(
+        f"{_base('new')}/{created['uploadId']}/complete?key={created['key']}"
+    ).json()["location"]
+    response = staff.post(
+        reverse("admin:content_app_film_add"),
+        {"title": "Added", "slug": "", "source_upload": token, **INLINE_EMPTY},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    film = Film.objects.get(title="Added")
+    assert film.source.name == created["key"]
+    assert created["key"].startswith(f"films/{film.uuid}/")
+    assert film.source_version == 1
+
+
+def test_only_staff_with_change_permission_may_sign(client, seaweed, django_user_model, staff):
+    film = Film.objects.create(title="Guarded", slug="guarded")
+    created = _begin(staff, film.pk, "film.mp4", 100).json()
+    viewer = django_user_model.objects.create_user(
+        email="editor@example.com", password="pw", is_staff=True
+    )
+    viewer.user_permissions.add(Permission.objects.get(codename="view_film"))
+    client.force_login(viewer)
+    url = f"{_base(film.pk)}/{created['uploadId']}/1?key={created['key']}"
+    assert client.get(url).status_code == 403
+    assert _begin(client, film.pk, "film.mp4", 100).status_code == 403
+    # Another user with the change permission still cannot sign an upload not theirs.
+    viewer.user_permissions.add(Permission.objects.get(codename="change_film"))
+    client.force_login(viewer)
+    assert client.get(url).status_code == 404
+    other_key = url.replace(created["key"], f"films/{film.uuid}/source-other.mp4")
+    assert staff.get(other_key).status_code == 404
+
+
+def test_reconciler_aborts_an_abandoned_direct_upload_after_the_setting(
+    staff, seaweed, settings, big_video
+):
+    from content_app import pipeline
+
+    film = Film.objects.create(title="Left", slug="left")
+    created = _begin(staff, film.pk, "film.mp4", len(big_video)).json()
+    _send_parts(staff, film.pk, created, big_video, [1])
+    pipeline.films_reconcile()
+    assert _bucket_keys(seaweed, f"films/{film.uuid}/")[1] == [created["key"]]  # 24 h: kept
+    settings.UPLOAD_ABANDON_AFTER = 0
+    assert f"aborted incomplete upload of {created['key']}" in pipeline.films_reconcile()
+    assert _bucket_keys(seaweed, f"films/{film.uuid}/") == ([], [])
+
+
+def test_seaweedfs_bucket_has_the_incomplete_upload_lifecycle_rule(seaweed):
+    rules = seaweed.client().get_bucket_lifecycle_configuration(Bucket=seaweed.bucket)["Rules"]
+    assert rules[0]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+
+
+def test_form_upload_still_works(staff, make_video, upload):
+    response = staff.post(
+        reverse("admin:content_app_film_add"),
+        {"title": "Form", "slug": "", "source": upload(Path(make_video())), **INLINE_EMPTY},
+    )
+    assert response.status_code == 302
+    assert Film.objects.get(title="Form").source.name.endswith(".mp4")
