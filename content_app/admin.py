@@ -349,6 +349,11 @@ class FilmAdmin(FilmUploadAdminMixin, admin.ModelAdmin):
                     messages.WARNING,
                 )
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if any(formset.has_changed() for formset in formsets):
+            catalogue_changed()  # subtitles show in items and in the HLS master
+
     def delete_model(self, request: HttpRequest, obj: Film) -> None:
         super().delete_model(request, obj)
         catalogue_changed()

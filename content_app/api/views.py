@@ -41,6 +41,9 @@ from content_app.models import Category, Film
 from content_app.subtitles import master_entries as subtitle_master_entries
 
 PLAYLIST_HEADERS = {"Cache-Control": "private, no-store"}
+# Where a viewer's token goes in a shared master playlist; tokens are URL-safe base64,
+# so braces never occur in one.
+_TOKEN_SLOT = "{token}"  # noqa: S105 - a placeholder, not a secret
 _ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip decides
 
 
@@ -148,6 +151,27 @@ def _mark_favorites(payload: Any, favorites: set[int]) -> Any:
 class FilmDetailView(generics.RetrieveAPIView[Film]):
     serializer_class = FilmSerializer
     permission_classes = [CatalogueReadable]
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if selectors.sees_every_film(request.user):
+            return super().retrieve(request, *args, **kwargs)
+        # Every viewer sees the same item but for `is_favorite`: shared, as the list is.
+        pk = self.kwargs["pk"]
+        item = catalogue_cache.cached(
+            "film-detail",
+            (request.scheme, request.get_host(), pk),
+            lambda: self._item(AnonymousUser(), pk),
+            timeout=_list_cache_seconds(),
+        )
+        if item is None:
+            raise NotFound("No such film.")
+        if request.user.is_authenticated and pk in selectors.favorite_ids(user=request.user):
+            item = {**item, "is_favorite": True}
+        return Response(item)
+
+    def _item(self, user: selectors.Viewer, pk: int) -> dict[str, Any] | None:
+        film = selectors.film_get(user=user, pk=pk)
+        return None if film is None else dict(self.get_serializer(film).data)
 
     def get_object(self) -> Film:
         film = selectors.film_get(user=self.request.user, pk=self.kwargs["pk"])
@@ -276,23 +300,40 @@ class HLSMasterView(APIView):
 
     @extend_schema(responses=_PLAYLIST_SCHEMA, summary="HLS master playlist over ready renditions")
     def get(self, request: Request, pk: int) -> HttpResponse:
-        renditions = list(
-            selectors.playable_renditions(user=request.user, film_id=pk).select_related("film")
-        )
-        if not renditions:
+        if selectors.sees_every_film(request.user):
+            master = self._master(request.user, pk)
+        else:
+            # The playlist is the same for every viewer (and for every anonymous one) but
+            # for its token: shared until the catalogue changes, the token filled in here.
+            master = catalogue_cache.cached(
+                "hls-master",
+                (pk, request.user.is_authenticated),
+                lambda: self._master(request.user, pk),
+                timeout=_list_cache_seconds(),
+            )
+        if master is None:
             _anonymous_must_sign_in(request)
             raise NotFound("No such film, or nothing of it is playable.")
-        film = renditions[0].film
+        film, text = master
         # Anonymous viewers of a public-playback film get tokens of user 0; a viewer's
         # token dies with the sign-in (JWT family or session) that fetched this master.
         binding = hls.variant_binding(
             auth=request.auth, session_key=request._request.session.session_key
         )
         token = hls.variant_token_for(film, request.user, binding=binding)
-        subtitles = subtitle_master_entries(film, token=token)
-        return _playlist_response(
-            hls.master_playlist(renditions=renditions, token=token, subtitles=subtitles)
+        return _playlist_response(text.replace(_TOKEN_SLOT, token))
+
+    def _master(self, user: selectors.Viewer, pk: int) -> tuple[Film, str] | None:
+        """The film and its master playlist with `_TOKEN_SLOT` where the token goes."""
+        renditions = list(
+            selectors.playable_renditions(user=user, film_id=pk).select_related("film")
         )
+        if not renditions:
+            return None
+        film = renditions[0].film
+        subtitles = subtitle_master_entries(film, token=_TOKEN_SLOT)
+        text = hls.master_playlist(renditions=renditions, token=_TOKEN_SLOT, subtitles=subtitles)
+        return film, text
 
 
 class HLSVariantView(APIView):

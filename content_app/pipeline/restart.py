@@ -6,7 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from content_app.catalogue_cache import catalogue_changed
-from content_app.models import Film, ProcessingState, Rendition
+from content_app.models import Film, ProcessingState
+from content_app.pipeline.live import film_drop_unaired
 from content_app.pipeline.queue import (
     STEP_PROBE,
     enqueue_cleanup,
@@ -14,19 +15,20 @@ from content_app.pipeline.queue import (
     enqueue_step,
     ensure_reconciler_scheduled,
 )
-from content_app.pipeline.storage import rendition_keys
 
 
 @transaction.atomic
 def film_processing_restart(*, film: Film) -> int:
     """Start processing `film`'s current source afresh; return the new source version.
 
-    Renditions and generated images of earlier versions are dropped and their objects
-    deleted after commit; the probe is enqueued after commit.
+    The version on air stays on air, its renditions and generated images with it, until
+    the new version replaces it (pipeline.live, pipeline.steps); renditions of versions
+    never aired are dropped and their objects deleted after commit. The probe is enqueued
+    after commit.
     """
     locked = Film.objects.select_for_update().get(pk=film.pk)
     version = locked.source_version + 1
-    doomed = rendition_keys(list(locked.renditions.all()))
+    doomed = film_drop_unaired(film=locked)
     fields: dict[str, object] = {
         "source_version": version,
         "processing_progress": 0,
@@ -39,12 +41,6 @@ def film_processing_restart(*, film: Film) -> int:
         "source_width": None,
         "source_height": None,
     }
-    if locked.thumbnail_generated:
-        doomed.append(locked.thumbnail.name or "")
-        fields.update(thumbnail="", thumbnail_generated=False)
-    if locked.poster_generated:
-        doomed.append(locked.poster.name or "")
-        fields.update(poster="", poster_generated=False)
     has_source = bool(locked.source.name)
     if has_source:
         fields["processing_state"] = ProcessingState.PENDING
@@ -53,7 +49,6 @@ def film_processing_restart(*, film: Film) -> int:
             processing_state=ProcessingState.ERROR,
             processing_error="The film has no source file; upload one.",
         )
-    Rendition.objects.filter(film=locked).delete()
     Film.objects.filter(pk=film.pk).update(**fields)
     catalogue_changed()
     # The caller's instance reflects the new state, so a later save() does not undo it.

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import time
 
+from django.db import transaction
+from django.db.models import Q
+
 from content_app.catalogue_cache import catalogue_changed
 from content_app.models import QUALITY_HEIGHTS, Film, ProcessingState, Rendition, RenditionStatus
+from content_app.pipeline.live import film_go_live_if_due
 from content_app.pipeline.queue import STEP_IMAGES, STEP_PROBE
 
 _IMAGES_WEIGHT = 0.5
@@ -36,6 +40,23 @@ def film_fail(*, film_id: int, version: int, reason: str) -> None:
         catalogue_changed()
 
 
+def generated_image_marker(version: int) -> str:
+    """What the key of an image generated for `version` contains (pipeline.steps)."""
+    return f"images/v{version}-"
+
+
+def _images_current(version: int) -> Q:
+    """The film has both images: staff's own, or generated for this very version (those of
+    an earlier version stay on show until this version's replace them)."""
+    marker = generated_image_marker(version)
+    return (
+        ~Q(thumbnail="")
+        & ~Q(poster="")
+        & (Q(thumbnail_generated=False) | Q(thumbnail__contains=marker))
+        & (Q(poster_generated=False) | Q(poster__contains=marker))
+    )
+
+
 def step_done(film_id: int, version: int, step: str) -> bool:
     if step == STEP_PROBE:
         return Film.objects.filter(
@@ -43,7 +64,7 @@ def step_done(film_id: int, version: int, step: str) -> bool:
         ).exists()
     if step == STEP_IMAGES:
         current = Film.objects.filter(pk=film_id, source_version=version)
-        return current.exclude(thumbnail="").exclude(poster="").exists()
+        return current.filter(_images_current(version)).exists()
     return Rendition.objects.filter(
         film_id=film_id, quality=step, source_version=version, status=RenditionStatus.READY
     ).exists()
@@ -59,7 +80,7 @@ def pending_steps(film: Film) -> list[str]:
         .order_by("height")
         .values_list("quality", flat=True)
     )
-    if not film.thumbnail.name or not film.poster.name:
+    if not step_done(film.pk, film.source_version, STEP_IMAGES):
         steps.append(STEP_IMAGES)
     return steps
 
@@ -96,7 +117,8 @@ class ProgressReporter:
 
 
 def film_update_state(*, film_id: int, version: int) -> None:
-    """Mark the film `ready` once every expected rendition and the thumbnail exist."""
+    """Put the version on air when due; mark the film `ready` once every expected rendition
+    and both images exist."""
     renditions = Rendition.objects.filter(film_id=film_id, source_version=version)
     statuses = list(renditions.values_list("quality", "status"))
     if not statuses:
@@ -105,13 +127,16 @@ def film_update_state(*, film_id: int, version: int) -> None:
         done = sum(_weight(q) for q, status in statuses if status == RenditionStatus.READY)
         total = sum(_weight(q) for q, _ in statuses) + _IMAGES_WEIGHT
         _progress_forward(film_id, version, int(99 * done / total))
+        film_go_live_if_due(film_id=film_id, version=version, complete=False)
         return
     finished = Film.objects.filter(pk=film_id, source_version=version, duration__isnull=False)
-    if (
-        finished.exclude(thumbnail="")
-        .exclude(processing_state__in=(ProcessingState.ERROR, ProcessingState.READY))
-        .update(
+    complete = finished.filter(_images_current(version)).exclude(
+        processing_state=ProcessingState.ERROR
+    )
+    with transaction.atomic():
+        # On air and `ready` together: staff never see `ready` with the old version playing.
+        film_go_live_if_due(film_id=film_id, version=version, complete=complete.exists())
+        if complete.exclude(processing_state=ProcessingState.READY).update(
             processing_state=ProcessingState.READY, processing_progress=100, processing_error=""
-        )
-    ):
-        catalogue_changed()
+        ):
+            catalogue_changed()

@@ -37,6 +37,7 @@ from content_app.pipeline.state import (
     ProgressReporter,
     current_film,
     film_update_state,
+    generated_image_marker,
     step_done,
 )
 from content_app.pipeline.storage import film_prefix
@@ -86,8 +87,8 @@ def _probe(film_id: int, version: int) -> None:
             Rendition.objects.get_or_create(
                 film_id=film_id,
                 quality=rung.quality,
+                source_version=version,
                 defaults={
-                    "source_version": version,
                     "width": rung.width,
                     "height": rung.height,
                     "bitrate": rung.maxrate_kbps * 1000,
@@ -222,8 +223,8 @@ def _images(film_id: int, version: int) -> None:
         return
     token = secrets.token_hex(6)
     keys = {
-        "thumbnail": f"{film_prefix(film)}images/v{version}-thumbnail-{token}.jpg",
-        "poster": f"{film_prefix(film)}images/v{version}-poster-{token}.jpg",
+        "thumbnail": f"{film_prefix(film)}{generated_image_marker(version)}thumbnail-{token}.jpg",
+        "poster": f"{film_prefix(film)}{generated_image_marker(version)}poster-{token}.jpg",
     }
     with _workspace(film, STEP_IMAGES) as source:
         out = source.parent / "out"

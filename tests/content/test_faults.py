@@ -85,7 +85,15 @@ def start_worker(subprocess_env, own_redis, tmp_path) -> Iterator[Callable[..., 
     (tmp_path / "tmp").mkdir()
 
     def start(*, scheduler: bool = True, **env: str) -> subprocess.Popen:
-        args = [sys.executable, "manage.py", "rqworker", "high", "default", "--worker-class", WORKER_CLASS]
+        args = [
+            sys.executable,
+            "manage.py",
+            "rqworker",
+            "high",
+            "default",
+            "--worker-class",
+            WORKER_CLASS,
+        ]
         log = (tmp_path / f"worker-{len(started)}.log").open("wb")
         process = subprocess.Popen(
             [*args, *(["--with-scheduler"] if scheduler else [])],
@@ -190,7 +198,9 @@ def test_warm_stop_puts_the_running_step_back_at_once(
     running = film.renditions.get(status=RenditionStatus.PROCESSING).quality
     worker.send_signal(signal.SIGTERM)  # what `docker stop` sends first
     worker.wait(timeout=10)
-    queued = [job.decode() for job in own_redis.client().lrange(f"rq:queue:{step_queue(running)}", 0, 0)]
+    queued = [
+        job.decode() for job in own_redis.client().lrange(f"rq:queue:{step_queue(running)}", 0, 0)
+    ]
     assert queued == [f"film-{film.pk}-v1-{running}"]
     assert _workspaces(tmp_path) == []
     start_worker()

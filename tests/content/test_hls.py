@@ -384,3 +384,25 @@ def test_variant_token_expires_with_the_playback_window() -> None:
 
     with freeze_time(later):
         assert Client().get(_variant_path(film.pk, uri)).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_shared_master_carries_each_viewers_own_working_token() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    film = make_film(qualities=("120p", "360p"))
+    first, second = APIClient(), APIClient()
+    first.force_authenticate(make_user())
+    second.force_authenticate(make_user())
+
+    mine = _master(first, film)
+    with CaptureQueriesContext(connection) as queries:
+        theirs = _master(second, film)
+
+    assert not [q for q in queries.captured_queries if "content_app_rendition" in q["sql"]]
+    assert _variant_uris(mine) != _variant_uris(theirs)
+    for master in (mine, theirs):
+        for uri in _variant_uris(master):
+            assert "{token}" not in uri
+            assert Client().get(_variant_path(film.pk, uri)).status_code == 200

@@ -156,7 +156,15 @@ def test_film_reaches_ready_after_its_worker_is_killed_mid_transcode(
     )
     log = (tmp_path / "worker.log").open("wb")
     worker = subprocess.Popen(
-        [sys.executable, "manage.py", "rqworker", "high", "default", "--worker-class", WORKER_CLASS],
+        [
+            sys.executable,
+            "manage.py",
+            "rqworker",
+            "high",
+            "default",
+            "--worker-class",
+            WORKER_CLASS,
+        ],
         cwd=ROOT,
         # Slow enough that the kill lands inside the 120p transcode.
         env={**subprocess_env, "FFMPEG_PRESET": "veryslow"},
