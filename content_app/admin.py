@@ -16,6 +16,8 @@ from django.utils.text import slugify
 from affea.errors import DomainError
 from content_app import services
 from content_app.catalogue_cache import catalogue_changed
+from content_app.media.errors import MediaError
+from content_app.media.images import image_check
 from content_app.media.probe import VIDEO_EXTENSIONS
 from content_app.models import (
     Category,
@@ -98,6 +100,22 @@ class FilmForm(forms.ModelForm):
         if source and hasattr(source, "content_type"):
             _validate_video_extension(source)
         return source
+
+    def _clean_image(self, name: str) -> Any:
+        image = self.cleaned_data.get(name)
+        # Checked from the header alone: a tiny file may declare a picture no one can decode.
+        if image and hasattr(image, "content_type"):
+            try:
+                image_check(image)
+            except MediaError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return image
+
+    def clean_thumbnail(self) -> Any:
+        return self._clean_image("thumbnail")
+
+    def clean_poster(self) -> Any:
+        return self._clean_image("poster")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -325,6 +343,10 @@ class FilmAdmin(FilmUploadAdminMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Film, form: Any, change: bool) -> None:
         if not change:
             obj.save()
+            # Uploaded images reach viewers once the worker has re-encoded them.
+            added = {name: "" for name in ("thumbnail", "poster") if name in form.changed_data}
+            if added:
+                film_images_overridden(film=obj, previous=added)
         else:
             # Only what the editor changed is written, so a save never overwrites the state
             # that a worker recorded while the form was being processed.

@@ -83,6 +83,9 @@ class Film(models.Model):
     # Staff-uploaded images are kept; generated ones are replaced on reprocessing.
     thumbnail_generated = models.BooleanField(default=False, editable=False)
     poster_generated = models.BooleanField(default=False, editable=False)
+    # Staff uploads waiting to be re-encoded by the worker (field -> uploaded key): viewers
+    # are shown an upload only once re-encoded (content_app.pipeline.images).
+    images_pending = models.JSONField(default=dict, blank=True, editable=False)
 
     processing_state = models.CharField(
         max_length=16, choices=ProcessingState.choices, default=ProcessingState.PENDING

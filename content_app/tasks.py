@@ -21,6 +21,10 @@ def make_images(film_id: int, version: int) -> None:
     pipeline.film_make_images(film_id=film_id, version=version)
 
 
+def normalize_image(film_id: int, field: str, upload_key: str) -> None:
+    pipeline.film_image_normalize(film_id=film_id, field=field, upload_key=upload_key)
+
+
 def delete_objects(keys: list[str], prefixes: list[str]) -> None:
     pipeline.storage_delete(keys=keys, prefixes=prefixes)
 

@@ -26,6 +26,11 @@ class Migration(migrations.Migration):
             name="live_version",
             field=models.PositiveIntegerField(default=0, editable=False),
         ),
+        migrations.AddField(
+            model_name="film",
+            name="images_pending",
+            field=models.JSONField(blank=True, default=dict, editable=False),
+        ),
         migrations.RemoveConstraint(model_name="rendition", name="rendition_one_per_quality"),
         migrations.AddConstraint(
             model_name="rendition",

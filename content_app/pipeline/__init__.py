@@ -5,6 +5,7 @@ film's state and progress, `queue` enqueues jobs, `reconcile` recovers what RQ l
 `storage` deletes objects. Other modules use only the names below.
 """
 
+from content_app.pipeline.images import film_image_normalize, film_images_overridden
 from content_app.pipeline.queue import (
     enqueue_cleanup,
     enqueue_source_saved,
@@ -17,7 +18,6 @@ from content_app.pipeline.restart import film_processing_restart, film_source_sa
 from content_app.pipeline.steps import film_make_images, film_probe, rendition_make
 from content_app.pipeline.storage import (
     StorageUnavailable,
-    film_images_overridden,
     film_prefix,
     film_uploads_store,
     storage_delete,
@@ -28,6 +28,7 @@ __all__ = [
     "enqueue_cleanup",
     "enqueue_source_saved",
     "ensure_reconciler_scheduled",
+    "film_image_normalize",
     "film_images_overridden",
     "film_make_images",
     "film_prefix",

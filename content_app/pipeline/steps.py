@@ -212,12 +212,19 @@ def _grab_frame(source: Path, out: Path, film: Film) -> None:
     raise MediaError("FFmpeg could not decode any frame of the video to make a thumbnail.")
 
 
+def _wants_generated(film: Film, name: str) -> bool:
+    """Whether the pipeline makes this image: not when staff uploaded one (shown or pending)."""
+    if name in film.images_pending:
+        return False
+    return not getattr(film, name).name or bool(getattr(film, f"{name}_generated"))
+
+
 def _images(film_id: int, version: int) -> None:
     film = current_film(film_id, version)
     if film is None:
         return
-    want_thumbnail = not film.thumbnail.name or film.thumbnail_generated
-    want_poster = not film.poster.name or film.poster_generated
+    want_thumbnail = _wants_generated(film, "thumbnail")
+    want_poster = _wants_generated(film, "poster")
     if not want_thumbnail and not want_poster:
         film_update_state(film_id=film_id, version=version)
         return
@@ -231,11 +238,6 @@ def _images(film_id: int, version: int) -> None:
         _grab_frame(source, out, film)
         for name, key in keys.items():
             objects.upload(out / f"{name}.jpg", key)
-    fields: dict[str, object] = {}
-    if want_thumbnail:
-        fields.update(thumbnail=keys["thumbnail"], thumbnail_generated=True)
-    if want_poster:
-        fields.update(poster=keys["poster"], poster_generated=True)
     with transaction.atomic():
         current = (
             Film.objects.select_for_update().filter(pk=film_id, source_version=version).first()
@@ -243,11 +245,15 @@ def _images(film_id: int, version: int) -> None:
         if current is None:
             doomed = list(keys.values())
         else:
-            doomed = [k for k in keys.values() if k not in fields.values()]
-            if want_thumbnail and current.thumbnail_generated:
-                doomed.append(current.thumbnail.name or "")
-            if want_poster and current.poster_generated:
-                doomed.append(current.poster.name or "")
+            # Decided again under the lock: an image staff uploaded meanwhile wins.
+            fields: dict[str, object] = {}
+            replaced: list[str] = []
+            for name in ("thumbnail", "poster"):
+                if _wants_generated(film, name) and _wants_generated(current, name):
+                    fields.update({name: keys[name], f"{name}_generated": True})
+                    if getattr(current, f"{name}_generated"):
+                        replaced.append(getattr(current, name).name or "")
+            doomed = [k for k in keys.values() if k not in fields.values()] + replaced
             Film.objects.filter(pk=film_id, source_version=version).update(**fields)
             catalogue_changed()
     objects.delete(doomed)

@@ -15,7 +15,6 @@ from s3transfer.exceptions import RetriesExceededError, S3UploadFailedError
 from affea.errors import DomainError
 from content_app.media import objects
 from content_app.models import Film, Rendition
-from content_app.pipeline.queue import enqueue_cleanup
 
 logger = logging.getLogger(__name__)
 
@@ -41,16 +40,6 @@ def rendition_keys(renditions: list[Rendition]) -> list[str]:
 def storage_delete(*, keys: list[str], prefixes: list[str]) -> None:
     """Delete objects by key and everything under each prefix."""
     objects.delete([*keys, *(key for prefix in prefixes for key in objects.list_keys(prefix))])
-
-
-def film_images_overridden(*, film: Film, previous: dict[str, str]) -> None:
-    """Staff replaced or cleared images: keep the pipeline off them, drop the old objects."""
-    flags = {f"{name}_generated": False for name in previous}
-    Film.objects.filter(pk=film.pk).update(**flags)
-    for name, value in flags.items():
-        setattr(film, name, value)
-    current = {name: getattr(film, name).name for name in previous}
-    enqueue_cleanup([old for name, old in previous.items() if old and old != current[name]])
 
 
 class StorageUnavailable(DomainError):

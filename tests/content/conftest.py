@@ -17,6 +17,9 @@ import django_rq
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+# Chromium fixtures, defined once for every browser-test module.
+from tests.content.browser import browser, bucket_cors, page  # noqa: F401
+
 
 class MakeVideo(Protocol):
     def __call__(

@@ -71,10 +71,12 @@ def test_reprocess_page_explains_then_restarts_processing(staff):  # noqa: F811
     assert "viewers cannot play the film" in staff.get(url).content.decode()
     assert staff.post(url).status_code == 302
     film.refresh_from_db()
-    assert film.source_version == 1 and film.processing_state == ProcessingState.PENDING
+    assert film.source_version == 1
+    assert film.processing_state == ProcessingState.PENDING
 
 
 def test_change_list_marks_each_state_for_live_updates(staff):  # noqa: F811
     film = Film.objects.create(title="Listed", slug="listed")
     page = staff.get(reverse("admin:content_app_film_changelist")).content.decode()
-    assert f'data-film-status="{film.pk}"' in page and "data-film-status-url" in page
+    assert f'data-film-status="{film.pk}"' in page
+    assert "data-film-status-url" in page

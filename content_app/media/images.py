@@ -1,0 +1,74 @@
+"""Staff-uploaded thumbnails and posters: checked by pixel count, re-encoded to standard sizes.
+
+A small file can declare a huge picture (a 17 KB PNG of 12000x12000 pixels decodes to
+576 MB): the check reads only the header, and the worker decodes a checked image once,
+to a bounded JPEG without metadata, before viewers are given it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import IO
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from content_app.media.errors import MediaError
+from content_app.media.ffmpeg import POSTER_WIDTH, THUMBNAIL_WIDTH
+
+# Far above any poster worth showing, far below what would strain a browser or worker.
+MAX_PIXELS = 40_000_000
+# Largest output per field: the generated images' widths, pictures up to twice as tall.
+SIZES: dict[str, tuple[int, int]] = {
+    "thumbnail": (THUMBNAIL_WIDTH, THUMBNAIL_WIDTH * 2),
+    "poster": (POSTER_WIDTH, POSTER_WIDTH * 2),
+}
+JPEG_QUALITY = 85
+
+
+def image_check(file: IO[bytes]) -> tuple[int, int]:
+    """Return an image's (width, height) read from its header; refuse oversized or unknown ones."""
+    position = file.tell()
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns (and beyond twice its limit refuses) on huge headers: ours is lower.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(file) as image:  # lazy: reads the header, decodes nothing
+                width, height = image.size
+    except Image.DecompressionBombError as exc:
+        raise MediaError(_too_large_message()) from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise MediaError(
+            "This file is not an image Affea can read (use JPEG, PNG or WebP)."
+        ) from exc
+    finally:
+        file.seek(position)
+    if width * height > MAX_PIXELS:
+        raise MediaError(_too_large_message(width, height))
+    return width, height
+
+
+def _too_large_message(width: int = 0, height: int = 0) -> str:
+    size = f" ({width}x{height})" if width else ""
+    return (
+        f"This image has too many pixels{size}: at most {MAX_PIXELS // 1_000_000} megapixels "
+        "are accepted. Export it smaller (a poster needs no more than about 1280x1920)."
+    )
+
+
+def image_normalize(source: Path, dest: Path, *, field: str) -> None:
+    """Decode a checked image once and write it as an RGB JPEG within the field's size,
+    orientation applied, with no metadata (EXIF, GPS, comments, ICC)."""
+    with source.open("rb") as handle:
+        image_check(handle)
+    try:
+        with Image.open(source) as image:
+            image.draft("RGB", SIZES[field])  # JPEG sources decode at a reduced scale
+            upright = ImageOps.exif_transpose(image)
+            upright.thumbnail(SIZES[field], Image.Resampling.LANCZOS)
+            rgb = upright.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise MediaError("The image could not be decoded; upload it again.") from exc
+    # A fresh image has no info dict: nothing of the upload's metadata is written.
+    clean = Image.frombytes("RGB", rgb.size, rgb.tobytes())
+    clean.save(dest, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
