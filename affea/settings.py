@@ -119,7 +119,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "legal_app.terms.middleware.TermsAcceptanceMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "content_app.error_pages.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "affea.urls"
