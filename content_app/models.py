@@ -219,6 +219,11 @@ class Rendition(models.Model):
     def target_height(self) -> int:
         return QUALITY_HEIGHTS[self.quality]
 
+    @property
+    def is_playable(self) -> bool:
+        """Encoded and stored: the row-level half of `selectors._playable`, for loaded rows."""
+        return self.status == RenditionStatus.READY and bool(self.media_key)
+
 
 def film_subtitle_key(instance: Subtitle, filename: str) -> str:
     return f"films/{instance.film.uuid}/subtitles/{uuid.uuid4().hex[:12]}.vtt"

@@ -27,7 +27,7 @@ from affea import metrics
 from affea.errors import DomainError, NotFound, ServiceUnavailable
 from affea.storage import s3_client
 from content_app.media.objects import content_type_for
-from content_app.models import QUALITY_HEIGHTS, Film, Rendition, RenditionStatus
+from content_app.models import QUALITY_HEIGHTS, Film, Rendition
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -187,11 +187,7 @@ def choose_quality(available: dict[str, str], quality: str | None) -> tuple[str,
 
 def rendition_for(film: Film, quality: str | None) -> Rendition:
     """Pick the ready rendition asked for, or the best ready one when `quality` is None."""
-    ready = {
-        r.quality: r
-        for r in film.renditions.all()
-        if r.status == RenditionStatus.READY and r.media_key
-    }
+    ready = {r.quality: r for r in film.renditions.all() if r.is_playable}
     chosen, _ = choose_quality({q: r.media_key for q, r in ready.items()}, quality)
     return ready[chosen]
 

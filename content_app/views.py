@@ -19,7 +19,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from content_app import catalogue_cache, selectors, seo, services
-from content_app.models import QUALITY_HEIGHTS, Category, Film, ProcessingState, RenditionStatus
+from content_app.models import QUALITY_HEIGHTS, Category, Film, ProcessingState
 from content_app.playback import image_url
 from content_app.subtitles import subtitle_tracks
 from users_app.models import User
@@ -193,7 +193,7 @@ def film_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return login
     film = _visible_film(request, slug)
     _with_images([film], request)
-    ready = [r for r in film.renditions.all() if r.status == RenditionStatus.READY and r.media_key]
+    ready = [r for r in film.renditions.all() if r.is_playable]
     qualities = sorted((r.quality for r in ready), key=QUALITY_HEIGHTS.__getitem__)
     can_play = bool(ready) and (request.user.is_authenticated or film.public_playback)
     position = selectors.watch_position(user=request.user, film=film)

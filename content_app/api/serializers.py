@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from content_app.models import QUALITY_HEIGHTS, Category, Film, RenditionStatus
+from content_app.models import QUALITY_HEIGHTS, Category, Film
 from content_app.playback import image_url
 from content_app.subtitles import subtitle_tracks
 
@@ -92,9 +92,7 @@ class FilmSerializer(serializers.ModelSerializer[Film]):
     )
     def get_converted_files(self, film: Film) -> dict[str, bool]:
         renditions = sorted(film.renditions.all(), key=lambda r: QUALITY_HEIGHTS[r.quality])
-        return {
-            r.quality: r.status == RenditionStatus.READY and bool(r.media_key) for r in renditions
-        }
+        return {r.quality: r.is_playable for r in renditions}
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_processing_error(self, film: Film) -> str | None:
