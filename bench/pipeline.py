@@ -1,12 +1,16 @@
-"""Benchmark of the content pipeline on a generated 60 s 1080p24 source, one worker.
+"""Benchmark of the content pipeline on generated 1080p24 sources, one worker.
 
-Prints, all measured in this one run:
-- commit -> `ready` time / the same FFmpeg commands run bare (goal <= 1.10);
+Prints, all measured in this one run (medians of BENCH_ROUNDS rounds, default 3):
+- the ladder's CPU: the pipeline's FFmpeg commands (the lowest rung alone, then the other
+  rungs from one decode) / one single-decode run making every rung (goal <= 1.15), beside
+  the per-rung design (one decode per rung) for reference;
+- commit -> `ready` of one film / the same commands run bare (goal <= 1.10);
 - time to the first playable rendition / time to `ready` (goal <= 0.15);
 - peak memory of the worker (Python, per job process) and of FFmpeg;
-- the ladder's CPU time as four per-rung runs / one single-decode run with `split`.
+- six films saved together, one worker: when each is first playable (goal: all within 3x
+  the first) and when the batch is `ready`, beside six single films one after another.
 
-Usage: .venv/bin/python bench/pipeline.py
+Usage: .venv/bin/python bench/pipeline.py   (BENCH_SECONDS=30 BENCH_ROUNDS=3 BENCH_BATCH=6)
 It starts its own SeaweedFS, (re)creates the PostgreSQL database BENCH_DATABASE_URL
 (default postgres://postgres@127.0.0.1:5432/affea_bench) and runs a private redis-server,
 so no other worker can take its jobs.
@@ -17,6 +21,7 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +34,10 @@ sys.path.insert(0, str(ROOT))
 
 from affea.localdev import free_port, start_redis, start_seaweed, stop_process  # noqa: E402
 
-SECONDS, WIDTH, HEIGHT, FPS = 60, 1920, 1080, 24
+SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+BATCH = int(os.environ.get("BENCH_BATCH", "6"))
+WIDTH, HEIGHT, FPS = 1920, 1080, 24
 
 
 def _children_cpu() -> float:
@@ -101,22 +109,32 @@ def _database_url() -> str:
     return url
 
 
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and of its children it has reaped (RQ's job processes,
+    and through them their FFmpeg runs)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # utime, stime, cutime, cstime: fields 14-17 of proc(5), counted from the state (3).
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="affea-bench-"))
     redis_port = free_port()
     redis_server = start_redis(port=redis_port)  # private: no other worker takes its jobs
-    redis_url = f"redis://127.0.0.1:{redis_port}/0"
     env = os.environ.copy()
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "affea.settings",
             "DATABASE_URL": _database_url(),
-            "REDIS_URL": redis_url,
+            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
             "STORAGE_BACKEND": "s3",
             "LOG_LEVEL": "WARNING",
         }
     )
-
     seaweed = start_seaweed(
         work / "seaweed",
         bucket="affea-bench",
@@ -139,20 +157,19 @@ def main() -> None:
         import django
 
         django.setup()
-        import django_rq
         from django.core.files import File
         from django.core.management import call_command
         from django.db import transaction
 
-        from content_app.media.ffmpeg import image_args, rendition_args, video_encoding_args
-        from content_app.media.ladder import ladder_for
+        from content_app.media.ffmpeg import image_args, ladder_args, rendition_args
+        from content_app.media.ladder import Rung, ladder_for
         from content_app.media.probe import probe
         from content_app.models import Film, ProcessingState, RenditionStatus
 
         call_command("migrate", verbosity=0)
 
         source = work / "source.mp4"
-        print(f"Generating a {SECONDS} s {WIDTH}x{HEIGHT}@{FPS} source...", flush=True)
+        print(f"Generating a {SECONDS:g} s {WIDTH}x{HEIGHT}@{FPS} source...", flush=True)
         subprocess.run(
             ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
              "-f", "lavfi", "-i", f"testsrc2=s={WIDTH}x{HEIGHT}:r={FPS}:d={SECONDS}",
@@ -161,115 +178,157 @@ def main() -> None:
              "-c:a", "aac", "-b:a", "128k", str(source)],
             check=True,
         )  # fmt: skip
-        rungs = ladder_for(WIDTH, HEIGHT)
+        info = probe(source)
+        rungs = ladder_for(info.width, info.height)
 
-        def bare_run() -> tuple[float, float]:
-            """The pipeline's FFmpeg commands (probe, four rungs, images), one after another."""
+        def out(rung: Rung, kind: str) -> Path:
+            directory = work / f"{kind}-{rung.quality}"
+            directory.mkdir(exist_ok=True)
+            return directory
+
+        def run_all(commands: list[list[str]]) -> tuple[float, float]:
             wall = cpu = 0.0
-            t = time.perf_counter()
-            probe(source)
-            wall += time.perf_counter() - t
-            for rung in rungs:
-                out = work / f"bare-{rung.quality}"
-                out.mkdir(exist_ok=True)
-                w, c = _timed(rendition_args(source, out, rung, progress=False))
+            for args in commands:
+                w, c = _timed(args)
                 wall, cpu = wall + w, cpu + c
-            images = work / "bare-images"
-            images.mkdir(exist_ok=True)
-            w, c = _timed(image_args(source, images, at_seconds=6.0))
-            return wall + w, cpu + c
+            return wall, cpu
 
-        print("Bare FFmpeg commands (1/2)...", flush=True)
-        bare_1, ladder_cpu_1 = bare_run()
+        # What the pipeline runs: the lowest rung alone, then the others from one decode.
+        ladder = [
+            rendition_args(source, out(rungs[0], "bare"), rungs[0], info=info, progress=False),
+            ladder_args(
+                source, [(r, out(r, "bare")) for r in rungs[1:]], info=info, progress=False
+            ),
+        ]
+        # The floor: every rung from one decode. The old design: one decode per rung.
+        floor = [
+            ladder_args(source, [(r, out(r, "floor")) for r in rungs], info=info, progress=False)
+        ]
+        per_rung = [
+            rendition_args(source, out(r, "rung"), r, info=info, progress=False) for r in rungs
+        ]
+        images = work / "bare-images"
+        images.mkdir()
+        thumbnail = [image_args(source, images, at_seconds=min(SECONDS * 0.1, 30.0), info=info)]
 
-        worker_log = work / "worker.log"
+        def bare_pipeline() -> tuple[float, float]:
+            """The pipeline's commands (probe, ladder, images) run bare: (wall s, ladder CPU s)."""
+            started = time.perf_counter()
+            probe(source)
+            _, ladder_cpu = run_all(ladder)
+            run_all(thumbnail)
+            return time.perf_counter() - started, ladder_cpu
+
         worker = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "rqworker",
-                "high",
-                "default",
-                "--with-scheduler",
-                "--worker-class",
-                "content_app.pipeline.worker.PipelineWorker",
-            ],
+            [sys.executable, "manage.py", "rqworker", "high", "default", "--with-scheduler",
+             "--worker-class", "content_app.pipeline.worker.PipelineWorker"],
             cwd=ROOT,
             env=env,
-            stdout=worker_log.open("wb"),
+            stdout=(work / "worker.log").open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
-        )
-        time.sleep(3)  # the worker imports Django and registers before the clock starts
+        )  # fmt: skip
+        time.sleep(3)  # the worker imports Django and registers before any clock starts
         watch = MemoryWatch(worker.pid)
         watch.start()
-        print("Pipeline (one worker)...", flush=True)
-        with transaction.atomic(), source.open("rb") as handle:
-            film = Film(title="Bench", slug=f"bench-{int(time.time())}")
-            film.source.save("bench.mp4", File(handle), save=False)
-            film.save()
-        committed = time.perf_counter()
-        first_playable = None
-        while True:
-            film.refresh_from_db()
-            if (
-                first_playable is None
-                and film.renditions.filter(status=RenditionStatus.READY).exists()
-            ):
-                first_playable = time.perf_counter() - committed
-            if film.processing_state in (ProcessingState.READY, ProcessingState.ERROR):
-                break
-            time.sleep(0.25)  # resolution enough for 60 s of work, light on the CPU
-        to_ready = time.perf_counter() - committed
+        serial = iter(range(1_000_000))
+
+        def save_films(count: int) -> tuple[list[Film], float]:
+            with transaction.atomic():
+                films = []
+                for _ in range(count):
+                    number = next(serial)
+                    film = Film(title=f"Bench {number}", slug=f"bench-{number}")
+                    with source.open("rb") as handle:
+                        film.source.save("bench.mp4", File(handle), save=False)
+                    film.save()
+                    films.append(film)
+            return films, time.perf_counter()
+
+        def follow(films: list[Film], committed: float) -> tuple[list[float], list[float]]:
+            """Seconds from commit to each film's first playable rendition and to `ready`."""
+            playable: dict[int, float] = {}
+            ready: dict[int, float] = {}
+            while len(ready) < len(films):
+                for film in films:
+                    if film.pk in ready:
+                        continue
+                    film.refresh_from_db()
+                    now = time.perf_counter() - committed
+                    if (
+                        film.pk not in playable
+                        and film.renditions.filter(status=RenditionStatus.READY).exists()
+                    ):
+                        playable[film.pk] = now
+                    if film.processing_state == ProcessingState.ERROR:
+                        raise SystemExit(f"Pipeline failed: {film.processing_error}")
+                    if film.processing_state == ProcessingState.READY:
+                        ready[film.pk] = now
+                time.sleep(0.25)  # resolution enough for minutes of work, light on the CPU
+            return [playable[f.pk] for f in films], [ready[f.pk] for f in films]
+
+        rows: list[dict[str, float]] = []
+        for number in range(1, ROUNDS + 1):
+            print(
+                f"Round {number}/{ROUNDS}: bare commands, pipeline, floor, per-rung...", flush=True
+            )
+            bare, ladder_cpu = bare_pipeline()
+            cpu_before = _tree_cpu(worker.pid)
+            films, committed = save_films(1)
+            playable, ready = follow(films, committed)
+            time.sleep(1)  # the last job process is reaped, its CPU counted
+            pipeline_cpu = _tree_cpu(worker.pid) - cpu_before
+            rows.append(
+                {
+                    "bare": bare,
+                    "ready": ready[0],
+                    "first": playable[0],
+                    "ladder_cpu": ladder_cpu,
+                    "floor_cpu": run_all(floor)[1],
+                    "per_rung_cpu": run_all(per_rung)[1],
+                    "pipeline_cpu": pipeline_cpu,
+                }
+            )
+
+        print(f"Batch: {BATCH} films saved together...", flush=True)
+        batch, committed = save_films(BATCH)
+        batch_playable, batch_ready = follow(batch, committed)
         watch.stop.set()
         watch.join()
-        if film.processing_state != ProcessingState.READY:
-            raise SystemExit(f"Pipeline failed: {film.processing_error}")
 
-        print("Bare FFmpeg commands (2/2)...", flush=True)
-        bare_2, ladder_cpu_2 = bare_run()
-        bare = (bare_1 + bare_2) / 2
-
-        print("Single-decode ladder (split)...", flush=True)
-        split_args = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-                      "-protocol_whitelist", "file", "-i", str(source)]  # fmt: skip
-        labels = "".join(f"[s{i}]" for i in range(len(rungs)))
-        graph = f"[0:v:0]split={len(rungs)}{labels};" + ";".join(
-            f"[s{i}]scale={r.width}:{r.height}:flags=bicubic,setsar=1[v{i}]"
-            for i, r in enumerate(rungs)
-        )
-        split_args += ["-filter_complex", graph]
-        for i, rung in enumerate(rungs):
-            out = work / f"split-{rung.quality}"
-            out.mkdir(exist_ok=True)
-            split_args += ["-map", f"[v{i}]", "-map", "0:a:0?", *video_encoding_args(rung)]
-            split_args += ["-f", "mp4", "-movflags", "+frag_keyframe+empty_moov"]
-            split_args += [str(out / "media.mp4")]
-        split_wall, split_cpu = _timed(split_args)
-        ladder_cpu = sum(
-            _timed(rendition_args(source, work / f"bare-{r.quality}", r, progress=False))[1]
-            for r in rungs
-        )
+        def med(key: str) -> float:
+            return _median([row[key] for row in rows])
 
         print()
-        print(f"source: {SECONDS} s {WIDTH}x{HEIGHT}@{FPS}, rungs: "
-              f"{', '.join(r.quality for r in rungs)}, preset from settings")  # fmt: skip
-        print(f"bare FFmpeg commands: {bare_1:.1f} s and {bare_2:.1f} s (mean {bare:.1f} s)")
-        print(f"commit -> ready: {to_ready:.1f} s; commit -> first playable: "
-              f"{first_playable or 0:.1f} s")  # fmt: skip
-        print(f"ready / bare = {to_ready / bare:.3f} (goal <= 1.10)")
-        print(f"first playable / ready = {(first_playable or 0) / to_ready:.3f} (goal <= 0.15)")
+        print(f"source: {SECONDS:g} s {WIDTH}x{HEIGHT}@{FPS}, rungs: "
+              f"{', '.join(r.quality for r in rungs)}, one worker")  # fmt: skip
+        columns = ["bare", "ready", "first", "ladder_cpu", "floor_cpu", "per_rung_cpu",
+                   "pipeline_cpu"]  # fmt: skip
+        print("round  " + "  ".join(f"{c:>12}" for c in columns))
+        for number, row in enumerate(rows, 1):
+            print(f"{number:>5}  " + "  ".join(f"{row[c]:>12.1f}" for c in columns))
+        print("median " + "  ".join(f"{med(c):>12.1f}" for c in columns))
+        print("(seconds; bare: the pipeline's FFmpeg commands run bare; ready/first: commit to")
+        print(" ready / first playable; *_cpu: CPU of the ladder's FFmpeg runs; pipeline_cpu: the")
+        print(" worker and its job processes, Python included, for the whole film)")
+        print()
+        ratio = [row["ladder_cpu"] / row["floor_cpu"] for row in rows]
+        old = [row["per_rung_cpu"] / row["floor_cpu"] for row in rows]
+        print(f"ladder CPU / single-decode floor = {_median(ratio):.3f} (goal <= 1.15); "
+              f"per-rung design: {_median(old):.3f}")  # fmt: skip
+        ready_ratio = _median([row["ready"] / row["bare"] for row in rows])
+        print(f"commit -> ready / bare commands = {ready_ratio:.3f} (goal <= 1.10)")
+        first_ratio = _median([row["first"] / row["ready"] for row in rows])
+        print(f"first playable / ready = {first_ratio:.3f} (goal <= 0.15)")
         print(f"peak memory (VmHWM): worker {watch.peaks['worker'] / 1024:.0f} MB, "
               f"job process {watch.peaks['job'] / 1024:.0f} MB, "
               f"FFmpeg {watch.peaks['ffmpeg'] / 1024:.0f} MB")  # fmt: skip
-        print(f"ladder CPU: per-rung runs {ladder_cpu:.1f} s, single-decode split "
-              f"{split_cpu:.1f} s (wall {split_wall:.1f} s): "
-              f"ratio {ladder_cpu / split_cpu:.2f}")  # fmt: skip
-        print(f"(CPU of the bare pipeline commands: {ladder_cpu_1:.1f} s / {ladder_cpu_2:.1f} s)")
-        queue = django_rq.get_queue("default")
-        finished = [queue.fetch_job(i) for i in queue.finished_job_registry.get_job_ids()]
-        retried = [j.id for j in finished if j and j.retries_left not in (None, 3)]
-        print(f"jobs: {len(finished)} finished, retried: {retried or 'none'}")
+        spread = max(batch_playable) / min(batch_playable)
+        print(f"batch of {BATCH}: first playable after "
+              f"{', '.join(f'{t:.1f}' for t in sorted(batch_playable))} s; "
+              f"last / first = {spread:.2f} (goal <= 3)")  # fmt: skip
+        print(f"batch of {BATCH}: all ready after {max(batch_ready):.1f} s; {BATCH} single films "
+              f"one after another: {BATCH * med('ready'):.1f} s")  # fmt: skip
         print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work skews the ratios)")
     finally:
         if worker is not None:

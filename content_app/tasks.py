@@ -17,6 +17,10 @@ def make_rendition(film_id: int, version: int, quality: str) -> None:
     pipeline.rendition_make(film_id=film_id, version=version, quality=quality)
 
 
+def make_ladder(film_id: int, version: int) -> None:
+    pipeline.ladder_make(film_id=film_id, version=version)
+
+
 def make_images(film_id: int, version: int) -> None:
     pipeline.film_make_images(film_id=film_id, version=version)
 

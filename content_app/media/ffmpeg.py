@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from django.conf import settings
@@ -118,30 +118,81 @@ def output_frame_rate(info: ProbeResult) -> float | None:
     return min(info.avg_frame_rate or info.real_frame_rate, MAX_FPS)
 
 
-def picture_filters(info: ProbeResult | None, width: int, height: int) -> str:
-    """Filters turning the source into square-pixel, progressive BT.709 SDR of `width`x`height`."""
+def _source_filters(info: ProbeResult | None) -> list[str]:
+    """What every rung needs done to the source once: deinterlace, tone-map, a constant rate."""
+    if info is None:
+        return []
     steps: list[str] = []
-    if info is not None and info.is_interlaced:
+    if info.is_interlaced:
         # bwdif is yadif's motion-adaptive successor in FFmpeg; one frame per frame keeps
         # the source's frame rate and the encoder's cost.
         steps.append("bwdif=mode=send_frame:parity=auto:deint=all")
-    if info is not None and info.is_hdr:
+    if info.is_hdr:
         steps.append(_tonemap(info))
-        matrix = "bt709"
-    else:
-        matrix = _source_matrix(info) if info is not None else "auto"
-    rate = output_frame_rate(info) if info is not None else None
+    rate = output_frame_rate(info)
     if rate:
         steps.append(f"fps={rate:g}")
-    steps.append(
+    return steps
+
+
+def _scale(info: ProbeResult | None, width: int, height: int) -> str:
+    """Square pixels at `width`x`height`, BT.709 limited range."""
+    if info is None:
+        matrix = "auto"
+    elif info.is_hdr:
+        matrix = "bt709"  # the tone-mapping already wrote BT.709
+    else:
+        matrix = _source_matrix(info)
+    return (
         f"scale={width}:{height}:flags=bicubic:in_color_matrix={matrix}:out_color_matrix=bt709"
         ":in_range=auto:out_range=tv,setsar=1"
     )
-    return ",".join(steps)
 
 
-def scale_filter(rung: Rung, info: ProbeResult | None = None) -> str:
-    return picture_filters(info, rung.width, rung.height)
+def picture_filters(info: ProbeResult | None, width: int, height: int) -> str:
+    """Filters turning the source into square-pixel, progressive BT.709 SDR of `width`x`height`."""
+    return ",".join([*_source_filters(info), _scale(info, width, height)])
+
+
+def ladder_graph(info: ProbeResult | None, sizes: Sequence[tuple[int, int]]) -> str:
+    """A filter graph decoding the source once and giving `[v0]`, `[v1]`... one per size.
+
+    Deinterlacing, tone-mapping and rate conversion run once, before the split, so a
+    rung more costs its scaling and encoding only.
+    """
+    head = ",".join(["[0:v:0]null", *_source_filters(info)])
+    if len(sizes) == 1:
+        return f"{head},{_scale(info, *sizes[0])}[v0]"
+    labels = "".join(f"[s{i}]" for i in range(len(sizes)))
+    scaled = ";".join(f"[s{i}]{_scale(info, w, h)}[v{i}]" for i, (w, h) in enumerate(sizes))
+    return f"{head},split={len(sizes)}{labels};{scaled}"
+
+
+def ladder_args(
+    source: Path,
+    outputs: Sequence[tuple[Rung, Path]],
+    *,
+    info: ProbeResult | None = None,
+    progress: bool = True,
+) -> list[str]:
+    """Build one FFmpeg command writing every (rung, directory) of `outputs` from one decode.
+
+    `info` is the source's probe; without it the picture is only scaled.
+    """
+    args = _base()
+    if progress:
+        args += ["-nostats", "-progress", "pipe:1"]
+    args += _input(source)
+    args += ["-filter_complex", ladder_graph(info, [(r.width, r.height) for r, _ in outputs])]
+    for index, (rung, out_dir) in enumerate(outputs):
+        args += ["-map", f"[v{index}]", "-map", "0:a:0?", "-sn", "-dn", "-map_metadata", "-1"]
+        args += ["-fpsmax", str(MAX_FPS)]
+        # Audio follows the audio timestamps, padded or trimmed at gaps, so it cannot drift
+        # from a video resampled to a constant rate.
+        args += ["-af", "aresample=async=1:first_pts=0", "-max_muxing_queue_size", "1024"]
+        args += video_encoding_args(rung)
+        args += hls_output_args(out_dir)
+    return args
 
 
 def rendition_args(
@@ -153,18 +204,7 @@ def rendition_args(
     progress: bool = True,
 ) -> list[str]:
     """Build the whole FFmpeg command of one rendition (`info`: the source's probe)."""
-    args = _base()
-    if progress:
-        args += ["-nostats", "-progress", "pipe:1"]
-    args += _input(source)
-    args += ["-map", "0:v:0", "-map", "0:a:0?", "-sn", "-dn", "-map_metadata", "-1"]
-    args += ["-vf", scale_filter(rung, info), "-fpsmax", str(MAX_FPS)]
-    # Audio follows the audio timestamps, padded or trimmed at gaps, so it cannot drift
-    # from a video resampled to a constant rate.
-    args += ["-af", "aresample=async=1:first_pts=0", "-max_muxing_queue_size", "1024"]
-    args += video_encoding_args(rung)
-    args += hls_output_args(out_dir)
-    return args
+    return ladder_args(source, [(rung, out_dir)], info=info, progress=progress)
 
 
 def _even(value: float) -> int:

@@ -15,7 +15,7 @@ from content_app.pipeline.queue import (
 )
 from content_app.pipeline.reconcile import films_reconcile
 from content_app.pipeline.restart import film_processing_restart, film_source_saved
-from content_app.pipeline.steps import film_make_images, film_probe, rendition_make
+from content_app.pipeline.steps import film_make_images, film_probe, ladder_make, rendition_make
 from content_app.pipeline.storage import (
     StorageUnavailable,
     film_prefix,
@@ -37,6 +37,7 @@ __all__ = [
     "film_source_saved",
     "film_uploads_store",
     "films_reconcile",
+    "ladder_make",
     "queue_available",
     "reconciler_renew",
     "rendition_make",

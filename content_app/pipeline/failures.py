@@ -23,7 +23,7 @@ from s3transfer.exceptions import RetriesExceededError
 
 from content_app.media.errors import MediaError
 from content_app.models import Film
-from content_app.pipeline.queue import RETRY, STEP_IMAGES, STEP_PROBE
+from content_app.pipeline.queue import RETRY, STEP_IMAGES, STEP_LADDER, STEP_PROBE
 from content_app.pipeline.state import film_fail
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ def step_label(step: str) -> str:
         return "Reading the source"
     if step == STEP_IMAGES:
         return "Thumbnail and poster"
+    if step == STEP_LADDER:
+        return "Higher renditions"
     return f"{step} rendition"
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from content_app.pipeline.queue import STEP_IMAGES, STEP_PROBE
+from content_app.pipeline.queue import STEP_IMAGES, STEP_LADDER, STEP_PROBE
 
 STEP_SOURCE = "source"
 _STEP_OF_TASK = {
     "content_app.tasks.process_saved_source": STEP_SOURCE,
     "content_app.tasks.probe_film": STEP_PROBE,
     "content_app.tasks.make_images": STEP_IMAGES,
+    "content_app.tasks.make_ladder": STEP_LADDER,
 }
 _RENDITION_TASK = "content_app.tasks.make_rendition"
 

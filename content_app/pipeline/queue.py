@@ -37,6 +37,8 @@ QUEUE_HIGH = "high"
 QUEUES = (QUEUE_HIGH, QUEUE)
 STEP_PROBE = "probe"
 STEP_IMAGES = "images"
+# Every rung above the lowest, made from one decode of the source (pipeline.steps).
+STEP_LADDER = "ladder"
 LOWEST_RUNG = min(QUALITY_HEIGHTS, key=QUALITY_HEIGHTS.__getitem__)
 _HIGH_STEPS = frozenset({STEP_PROBE, STEP_IMAGES, LOWEST_RUNG})
 # Back-off for transient failures (S3, Redis, database unavailable) and for a job whose
@@ -47,7 +49,11 @@ RECONCILER_LOCK = "affea:pipeline:reconciler-scheduled"
 # Statuses after which RQ will not run a job again by itself.
 GIVEN_UP = frozenset({JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})
 
-_FUNCS = {STEP_PROBE: "content_app.tasks.probe_film", STEP_IMAGES: "content_app.tasks.make_images"}
+_FUNCS = {
+    STEP_PROBE: "content_app.tasks.probe_film",
+    STEP_IMAGES: "content_app.tasks.make_images",
+    STEP_LADDER: "content_app.tasks.make_ladder",
+}
 
 
 def get_queue(name: str = QUEUE) -> Queue:
@@ -99,10 +105,21 @@ def step_job_status(film_id: int, version: int, step: str) -> JobStatus | None:
     return job.get_status(refresh=False)
 
 
+def step_jobs(step: str) -> list[str]:
+    """The steps whose jobs can make `step`: a higher rung's own job (when the ladder fell
+    back to one job per rung) and the ladder's, which is tried first."""
+    if step in QUALITY_HEIGHTS and step != LOWEST_RUNG:
+        return [STEP_LADDER, step]
+    return [step]
+
+
 def _step_timeout(step: str, duration: float | None) -> int:
-    height = QUALITY_HEIGHTS.get(step, 360)
+    if step == STEP_LADDER:
+        heights = [h for q, h in QUALITY_HEIGHTS.items() if q != LOWEST_RUNG]
+    else:
+        heights = [QUALITY_HEIGHTS.get(step, 360)]
     # Room for downloading the source and uploading the result on top of FFmpeg's own limit.
-    return ffmpeg_timeout(duration, height=height) + 600
+    return sum(ffmpeg_timeout(duration, height=height) for height in heights) + 600
 
 
 def enqueue_step(film_id: int, version: int, step: str, duration: float | None) -> None:

@@ -15,16 +15,21 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
+from rq.job import JobStatus
 
 from content_app.media import objects
 from content_app.models import Film, ProcessingState, Rendition, RenditionStatus
+from content_app.pipeline.failures import step_label
 from content_app.pipeline.queue import (
     GIVEN_UP,
+    LOWEST_RUNG,
     QUEUES,
     RETRY,
+    STEP_LADDER,
     enqueue_step,
     get_queue,
     step_job_status,
+    step_jobs,
 )
 from content_app.pipeline.restart import film_source_saved
 from content_app.pipeline.state import film_fail, film_update_state, pending_steps
@@ -71,6 +76,7 @@ def films_reconcile() -> list[str]:
         get_queue(name).started_job_registry.cleanup()
     report = _sources_never_started()
     report += _stale_uploads()
+
     candidates = (
         Film.objects.filter(
             processing_state__in=(ProcessingState.PENDING, ProcessingState.PROCESSING)
@@ -89,21 +95,42 @@ def films_reconcile() -> list[str]:
             report.append(f"film {film.pk}: all steps done, state settled")
             continue
         for step in steps:
-            status = step_job_status(film.pk, version, step)
-            if status in GIVEN_UP:
-                film_fail(
-                    film_id=film.pk,
-                    version=version,
-                    reason=f"{step}: stopped {RETRY.max + 1} times without finishing (worker "
-                    "crashes or unavailable services); use Reprocess to try again.",
-                )
-                report.append(f"film {film.pk}: {step} given up by RQ, film in error")
+            line = _step_reconcile(film, step)
+            if line:
+                report.append(f"film {film.pk}: {line}")
+            if film.processing_state == ProcessingState.ERROR:
                 break
-            if status is None:
-                running = Rendition.objects.filter(status=RenditionStatus.PROCESSING)
-                running.filter(film=film, quality=step, source_version=version).update(
-                    status=RenditionStatus.PENDING
-                )
-                enqueue_step(film.pk, version, step, film.duration)
-                report.append(f"film {film.pk}: re-enqueued {step} (v{version})")
     return report
+
+
+def _step_reconcile(film: Film, step: str) -> str:
+    """Fail the film if RQ gave up on `step`, enqueue it if no job can make it any more."""
+    version = film.source_version
+    statuses = {job: step_job_status(film.pk, version, job) for job in step_jobs(step)}
+    given_up = [job for job, status in statuses.items() if status in GIVEN_UP]
+    if given_up:
+        film_fail(
+            film_id=film.pk,
+            version=version,
+            reason=f"{step_label(given_up[0])}: stopped {RETRY.max + 1} times without finishing "
+            "(worker crashes or unavailable services); use Reprocess to try again.",
+        )
+        film.processing_state = ProcessingState.ERROR
+        return f"{given_up[0]} given up by RQ, film in error"
+    if any(status not in (None, JobStatus.FINISHED) for status in statuses.values()):
+        return ""  # queued, running or waiting for a retry
+    # The ladder makes every higher rung at once, unless it already ran and fell back to
+    # one job per rung.
+    job = STEP_LADDER if statuses.get(STEP_LADDER, JobStatus.FINISHED) is None else step
+    covered = [step] if job == step else list(_higher_rungs(film))
+    running = Rendition.objects.filter(status=RenditionStatus.PROCESSING)
+    running.filter(film=film, quality__in=covered, source_version=version).update(
+        status=RenditionStatus.PENDING
+    )
+    enqueue_step(film.pk, version, job, film.duration)
+    return f"re-enqueued {job} (v{version})"
+
+
+def _higher_rungs(film: Film) -> list[str]:
+    renditions = Rendition.objects.filter(film=film, source_version=film.source_version)
+    return list(renditions.exclude(quality=LOWEST_RUNG).values_list("quality", flat=True))

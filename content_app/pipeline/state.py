@@ -7,6 +7,7 @@ replaced changes nothing.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 
 from django.db import transaction
 from django.db.models import Q
@@ -14,7 +15,7 @@ from django.db.models import Q
 from content_app.catalogue_cache import catalogue_changed
 from content_app.models import QUALITY_HEIGHTS, Film, ProcessingState, Rendition, RenditionStatus
 from content_app.pipeline.live import film_go_live_if_due
-from content_app.pipeline.queue import STEP_IMAGES, STEP_PROBE
+from content_app.pipeline.queue import LOWEST_RUNG, STEP_IMAGES, STEP_LADDER, STEP_PROBE
 
 _IMAGES_WEIGHT = 0.5
 
@@ -65,9 +66,11 @@ def step_done(film_id: int, version: int, step: str) -> bool:
     if step == STEP_IMAGES:
         current = Film.objects.filter(pk=film_id, source_version=version)
         return current.filter(_images_current(version)).exists()
-    return Rendition.objects.filter(
-        film_id=film_id, quality=step, source_version=version, status=RenditionStatus.READY
-    ).exists()
+    renditions = Rendition.objects.filter(film_id=film_id, source_version=version)
+    if step == STEP_LADDER:
+        higher = renditions.exclude(quality=LOWEST_RUNG)
+        return not higher.exclude(status=RenditionStatus.READY).exists()
+    return renditions.filter(quality=step, status=RenditionStatus.READY).exists()
 
 
 def pending_steps(film: Film) -> list[str]:
@@ -93,9 +96,9 @@ def _progress_forward(film_id: int, version: int, percent: int) -> None:
 
 
 class ProgressReporter:
-    """Turn one step's fraction into the film's percentage, written at most once a second."""
+    """Turn one FFmpeg run's fraction into the film's percentage, written at most once a second."""
 
-    def __init__(self, film_id: int, version: int, quality: str) -> None:
+    def __init__(self, film_id: int, version: int, qualities: Collection[str]) -> None:
         self.film_id, self.version = film_id, version
         rows = list(
             Rendition.objects.filter(film_id=film_id, source_version=version).values_list(
@@ -103,8 +106,10 @@ class ProgressReporter:
             )
         )
         self.total = sum(_weight(q) for q, _ in rows) + _IMAGES_WEIGHT
-        self.done = sum(_weight(q) for q, s in rows if s == RenditionStatus.READY and q != quality)
-        self.own = _weight(quality)
+        self.done = sum(
+            _weight(q) for q, s in rows if s == RenditionStatus.READY and q not in qualities
+        )
+        self.own = sum(_weight(q) for q in qualities)
         self.last_write = 0.0
 
     def __call__(self, fraction: float) -> None:

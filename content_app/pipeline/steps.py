@@ -7,6 +7,7 @@ work for a replaced source changes nothing and removes what it uploaded.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import tempfile
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from content_app.media.ffmpeg import (
     PLAYLIST_NAME,
     ffmpeg_timeout,
     image_args,
-    rendition_args,
+    ladder_args,
     run_ffmpeg,
 )
 from content_app.media.ladder import ladder_for
@@ -32,7 +33,14 @@ from content_app.media.packaging import describe_rendition
 from content_app.media.probe import VIDEO_EXTENSIONS, ProbeResult, probe
 from content_app.models import Film, ProcessingState, Rendition, RenditionStatus
 from content_app.pipeline.failures import step_failures
-from content_app.pipeline.queue import STEP_IMAGES, STEP_PROBE, enqueue_step, step_job_status
+from content_app.pipeline.queue import (
+    LOWEST_RUNG,
+    STEP_IMAGES,
+    STEP_LADDER,
+    STEP_PROBE,
+    enqueue_step,
+    step_job_status,
+)
 from content_app.pipeline.state import (
     ProgressReporter,
     current_film,
@@ -42,6 +50,8 @@ from content_app.pipeline.state import (
 )
 from content_app.pipeline.storage import film_prefix
 from content_app.pipeline.workspaces import workspace_prefix
+
+logger = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -95,7 +105,10 @@ def _probe(film_id: int, version: int) -> None:
                 },
             )
     # A probe run again (its worker died after this point) finds the steps already in RQ.
-    for step in [*(rung.quality for rung in rungs), STEP_IMAGES]:
+    # The lowest rung alone first (a film is playable after seconds), then the others
+    # from one decode.
+    steps = [rungs[0].quality, *([STEP_LADDER] if len(rungs) > 1 else []), STEP_IMAGES]
+    for step in steps:
         queued = step_job_status(film_id, version, step) is not None
         if not queued and not step_done(film_id, version, step):
             enqueue_step(film_id, version, step, info.duration)
@@ -105,54 +118,104 @@ def _probe(film_id: int, version: int) -> None:
 def rendition_make(*, film_id: int, version: int, quality: str) -> None:
     """Transcode one rung, upload it, record it; do nothing if it exists or is outdated."""
     with step_failures(film_id=film_id, version=version, step=quality):
-        _rendition(film_id, version, quality)
+        _renditions(film_id, version, [quality], step=quality)
 
 
-def _rendition(film_id: int, version: int, quality: str) -> None:
+def ladder_make(*, film_id: int, version: int) -> None:
+    """Make every rung above the lowest from one decode of the source.
+
+    Decoding (and deinterlacing, tone-mapping) once for all of them costs much less CPU
+    than once per rung. If FFmpeg fails on the lot, each rung gets its own job, so one
+    rung FFmpeg cannot make does not cost the others and the error names that rung.
+    """
+    with step_failures(film_id=film_id, version=version, step=STEP_LADDER):
+        qualities = list(
+            Rendition.objects.filter(film_id=film_id, source_version=version)
+            .exclude(quality=LOWEST_RUNG)
+            .exclude(status=RenditionStatus.READY)
+            .order_by("height")
+            .values_list("quality", flat=True)
+        )
+        if len(qualities) <= 1:
+            _renditions(film_id, version, qualities, step=STEP_LADDER)
+            return
+        try:
+            _renditions(film_id, version, qualities, step=STEP_LADDER)
+        except MediaError as exc:
+            logger.warning("film %s v%s: ladder failed, a job per rung: %s", film_id, version, exc)
+            _ladder_fall_back(film_id, version, qualities)
+
+
+def _ladder_fall_back(film_id: int, version: int, qualities: list[str]) -> None:
     film = current_film(film_id, version)
     if film is None:
         return
-    rendition = Rendition.objects.filter(
-        film_id=film_id, quality=quality, source_version=version
-    ).first()
-    if rendition is None or rendition.status == RenditionStatus.READY:
+    undone = Rendition.objects.filter(
+        film_id=film_id, source_version=version, quality__in=qualities
+    ).exclude(status=RenditionStatus.READY)
+    undone.update(status=RenditionStatus.PENDING, error="", started_at=None, finished_at=None)
+    for quality in undone.values_list("quality", flat=True):
+        enqueue_step(film_id, version, quality, film.duration)
+
+
+def _renditions(film_id: int, version: int, qualities: list[str], *, step: str) -> None:
+    """Transcode the rungs `qualities` in one FFmpeg run, then upload and record each."""
+    film = current_film(film_id, version)
+    if film is None:
+        return
+    rows = list(
+        Rendition.objects.filter(film_id=film_id, source_version=version, quality__in=qualities)
+        .exclude(status=RenditionStatus.READY)
+        .order_by("height")
+    )
+    if not rows:
         return
     # Set by the probe, with the rendition rows of this very ladder.
     assert film.source_width
     assert film.source_height
-    rung = {r.quality: r for r in ladder_for(film.source_width, film.source_height)}[quality]
-    Rendition.objects.filter(pk=rendition.pk, source_version=version).update(
-        status=RenditionStatus.PROCESSING, started_at=timezone.now(), error=""
-    )
+    ladder = {r.quality: r for r in ladder_for(film.source_width, film.source_height)}
+    rungs = [ladder[row.quality] for row in rows]
+    running = Rendition.objects.filter(pk__in=[row.pk for row in rows], source_version=version)
+    running.update(status=RenditionStatus.PROCESSING, started_at=timezone.now(), error="")
     Film.objects.filter(pk=film_id, source_version=version).update(
         processing_state=ProcessingState.PROCESSING
     )
     token = secrets.token_hex(6)
-    prefix = f"{film_prefix(film)}renditions/v{version}-{quality}-{token}/"
-    media_key, playlist_key = prefix + MEDIA_NAME, prefix + PLAYLIST_NAME
     try:
-        with _workspace(film, quality) as source:
-            out = source.parent / "out"
+        with _workspace(film, step) as source:
+            outputs = [(rung, source.parent / "out" / rung.quality) for rung in rungs]
+            for _, directory in outputs:
+                directory.mkdir()
             # Films probed before the probe was stored are probed again, here.
             info = ProbeResult.from_dict(film.source_probe) if film.source_probe else probe(source)
             run_ffmpeg(
-                rendition_args(source, out, rung, info=info),
-                timeout=ffmpeg_timeout(film.duration, height=rung.height),
+                ladder_args(source, outputs, info=info),
+                timeout=sum(ffmpeg_timeout(film.duration, height=r.height) for r in rungs),
                 duration=film.duration,
-                on_progress=ProgressReporter(film_id, version, quality),
+                on_progress=ProgressReporter(film_id, version, [r.quality for r in rungs]),
             )
-            described = describe_rendition(out)
-            size = (out / MEDIA_NAME).stat().st_size
-            objects.upload(out / MEDIA_NAME, media_key)
-            objects.upload(out / PLAYLIST_NAME, playlist_key)
+            for row, (rung, out) in zip(rows, outputs, strict=True):
+                _rendition_upload(film, row, out, f"v{version}-{rung.quality}-{token}")
     except MediaError as exc:
-        Rendition.objects.filter(pk=rendition.pk, source_version=version).update(
+        running.exclude(status=RenditionStatus.READY).update(
             status=RenditionStatus.ERROR, error=exc.message, finished_at=timezone.now()
         )
         raise
+
+
+def _rendition_upload(film: Film, row: Rendition, out: Path, name: str) -> None:
+    """Upload one rendition FFmpeg wrote to `out` and record it (each at once: a retry after
+    a storage failure redoes only the rungs not recorded yet)."""
+    version = row.source_version
+    prefix = f"{film_prefix(film)}renditions/{name}/"
+    media_key, playlist_key = prefix + MEDIA_NAME, prefix + PLAYLIST_NAME
+    described = describe_rendition(out)
+    size = (out / MEDIA_NAME).stat().st_size
+    objects.upload(out / MEDIA_NAME, media_key)
+    objects.upload(out / PLAYLIST_NAME, playlist_key)
     _rendition_record(
-        rendition_id=rendition.pk,
-        film_id=film_id,
+        rendition_id=row.pk,
+        film_id=film.pk,
         version=version,
         fields={
             **described,
@@ -164,7 +227,7 @@ def _rendition(film_id: int, version: int, quality: str) -> None:
             "finished_at": timezone.now(),
         },
     )
-    film_update_state(film_id=film_id, version=version)
+    film_update_state(film_id=film.pk, version=version)
 
 
 def _rendition_record(

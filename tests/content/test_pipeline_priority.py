@@ -29,10 +29,10 @@ def test_second_films_probe_and_lowest_rung_run_before_the_first_films_higher_ru
     first = Film.objects.create(
         title="First", slug="first", source=upload(make_video(width=640, height=360))
     )
-    # Saved source, probe, 120p, images: the first film is playable, its 360p still queued.
+    # Saved source, probe, 120p, images: the first film is playable, its ladder still queued.
     worker.work(burst=True, max_jobs=4, with_scheduler=False)
     assert _ready(first) == ["120p"]
-    assert django_rq.get_queue(QUEUE).job_ids == [f"film-{first.pk}-v1-360p"]
+    assert django_rq.get_queue(QUEUE).job_ids == [f"film-{first.pk}-v1-ladder"]
 
     second = Film.objects.create(
         title="Second", slug="second", source=upload(make_video(width=640, height=360, seconds=3))

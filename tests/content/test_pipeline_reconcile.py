@@ -67,7 +67,7 @@ def test_film_reaches_ready_after_redis_restarted_empty_mid_processing(
     _settled(film)
     report = pipeline.films_reconcile()
     assert report == [
-        f"film {film.pk}: re-enqueued 360p (v1)",
+        f"film {film.pk}: re-enqueued ladder (v1)",
         f"film {film.pk}: re-enqueued images (v1)",
     ]
     run_jobs()
