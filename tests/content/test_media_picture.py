@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from content_app.media.ffmpeg import rendition_args, run_ffmpeg
+from content_app.media.ffmpeg import ladder_args, rendition_args, run_ffmpeg
 from content_app.media.ladder import ladder_for
 from content_app.media.probe import probe
 
@@ -177,3 +177,37 @@ def test_audio_longer_or_shorter_than_video_keeps_both_durations(tmp_path, video
     # Both start together (AAC's priming aside): no offset between picture and sound.
     starts = [float(_video(data)["start_time"]), float(_audio(data)["start_time"])]
     assert starts[0] == pytest.approx(starts[1], abs=0.1)
+
+
+def test_every_rung_from_one_decode_gets_the_same_right_picture_and_sound(tmp_path):
+    """The ladder's one FFmpeg run deinterlaces and tone-maps once, before the split: each
+    rung still comes out square-pixel, progressive BT.709 SDR at the display aspect."""
+    pq_interlaced_dv = (
+        "testsrc2=s=720x576:r=50,tinterlace=interleave_top,fieldorder=tff,setsar=16/11,"
+        "format=gbrpf32le,"
+        "zscale=tin=bt709:pin=bt709:t=smpte2084:p=bt2020:m=bt2020nc:npl=100,format=yuv420p10le"
+    )
+    tags = ["-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc"]
+    source = _make(
+        tmp_path / "pq-dv.mov", pq_interlaced_dv, *X264, *tags, "-flags", "+ildct+ilme",
+        "-ac", "6", "-c:a", "aac", seconds=2.0, audio="sine=frequency=440:sample_rate=48000:d=2",
+    )  # fmt: skip
+    info = probe(source)
+    assert (info.is_hdr, info.is_interlaced, info.audio_channels) == (True, True, 6)
+    rungs = ladder_for(info.width, info.height)
+    assert [r.quality for r in rungs] == ["120p", "360p"]
+    outputs = [(rung, tmp_path / rung.quality) for rung in rungs]
+    for _, directory in outputs:
+        directory.mkdir()
+    run_ffmpeg(ladder_args(source, outputs, info=info, progress=False), timeout=120)
+    for rung, directory in outputs:
+        data = _ffprobe(directory / "media.mp4")
+        video, audio = _video(data), _audio(data)
+        _assert_bt709_sdr(video)
+        assert (video["width"], video["height"]) == (rung.width, rung.height)
+        assert video.get("sample_aspect_ratio", "1:1") == "1:1"
+        assert _display_aspect(video) == pytest.approx(720 * 16 / 11 / 576, rel=0.01)
+        assert video.get("field_order", "progressive") == "progressive"
+        assert audio["channels"] == 2
+        assert float(video["duration"]) == pytest.approx(2.0, abs=0.1)
+        assert float(audio["duration"]) == pytest.approx(2.0, abs=0.1)
