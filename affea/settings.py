@@ -423,6 +423,10 @@ PIPELINE_RECONCILE_SETTLE: int = env.int("PIPELINE_RECONCILE_SETTLE", default=30
 # after this many seconds is aborted by the reconciler (and by the bucket's lifecycle
 # rule, in whole days); part URLs signed for the browser live this long.
 UPLOAD_ABANDON_AFTER: int = env.int("UPLOAD_ABANDON_AFTER", default=24 * 3600)
+# The daily storage sweep (content_app.pipeline.sweep) deletes objects under films/ that no
+# row names once they are this many seconds old: longer than any step or upload takes
+# between storing an object and recording it.
+STORAGE_ORPHAN_AGE: int = env.int("STORAGE_ORPHAN_AGE", default=24 * 3600)
 UPLOAD_PART_URL_TTL: int = env.int("UPLOAD_PART_URL_TTL", default=900)
 # Bytes per part the browser sends (S3 wants at least 5 MiB for all but the last).
 UPLOAD_PART_SIZE: int = max(5 * 1024 * 1024, env.int("UPLOAD_PART_SIZE", default=16 * 1024 * 1024))

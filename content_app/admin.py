@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.validators import FileExtensionValidator
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
@@ -19,14 +19,7 @@ from content_app.catalogue_cache import catalogue_changed
 from content_app.media.errors import MediaError
 from content_app.media.images import image_check
 from content_app.media.probe import VIDEO_EXTENSIONS
-from content_app.models import (
-    Category,
-    Film,
-    ProcessingState,
-    Rendition,
-    RenditionStatus,
-    Subtitle,
-)
+from content_app.models import Category, Film, ProcessingState, Rendition, Subtitle
 from content_app.pipeline import (
     StorageUnavailable,
     film_images_overridden,
@@ -37,6 +30,7 @@ from content_app.pipeline import (
 from content_app.subtitles import to_webvtt
 from content_app.uploads import multipart as direct_uploads
 from content_app.uploads.admin import FilmUploadAdminMixin
+from content_app.uploads.status import film_renditions, rendition_role, with_staff_renditions
 
 _validate_video_extension = FileExtensionValidator(
     allowed_extensions=list(VIDEO_EXTENSIONS),
@@ -159,6 +153,7 @@ class RenditionInline(admin.TabularInline):
     can_delete = False
     fields = (
         "quality",
+        "version",
         "status",
         "width",
         "height",
@@ -171,10 +166,19 @@ class RenditionInline(admin.TabularInline):
         "finished_at",
     )
     readonly_fields = fields
-    ordering = ("height",)
+    # The version on air first, then the one being made.
+    ordering = ("source_version", "height")
 
     def has_add_permission(self, request: HttpRequest, obj: Film | None = None) -> bool:
         return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Rendition]:
+        # `version` reads each row's film: joined, not one query per row.
+        return super().get_queryset(request).select_related("film")
+
+    @admin.display(description="Source version")
+    def version(self, rendition: Rendition) -> str:
+        return rendition_role(rendition.film, rendition)
 
 
 class SubtitleForm(forms.ModelForm):
@@ -213,7 +217,7 @@ class FilmAdmin(FilmUploadAdminMixin, admin.ModelAdmin):
         "thumbnail_preview",
         "title",
         "processing",
-        "ready_qualities",
+        "qualities_on_air",
         "is_published",
         "licence_window",
         "category",
@@ -292,13 +296,7 @@ class FilmAdmin(FilmUploadAdminMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Film]:
-        ready = Rendition.objects.filter(status=RenditionStatus.READY).order_by("height")
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("category")
-            .prefetch_related(Prefetch("renditions", queryset=ready, to_attr="ready_renditions"))
-        )
+        return with_staff_renditions(super().get_queryset(request).select_related("category"))
 
     @admin.display(description="")
     def thumbnail_preview(self, film: Film) -> str:
@@ -326,9 +324,18 @@ class FilmAdmin(FilmUploadAdminMixin, admin.ModelAdmin):
             text,
         )
 
-    @admin.display(description="Ready qualities")
-    def ready_qualities(self, film: Film) -> str:
-        return ", ".join(r.quality for r in getattr(film, "ready_renditions", [])) or "—"
+    @admin.display(description="On air")
+    def qualities_on_air(self, film: Film) -> str:
+        """What viewers get now and, during a reprocess, how far the new source is."""
+        renditions = film_renditions(film)
+        on_air = ", ".join(r.quality for r in renditions.on_air) or "—"
+        if not renditions.replacing:
+            return on_air
+        return format_html(
+            '{}<br><span class="film-new-version">new source: {}</span>',
+            on_air,
+            renditions.in_progress_summary(),
+        )
 
     @admin.display(description="Licence window", ordering="licence_starts_at")
     def licence_window(self, film: Film) -> str:

@@ -86,6 +86,9 @@ class Film(models.Model):
     # Staff uploads waiting to be re-encoded by the worker (field -> uploaded key): viewers
     # are shown an upload only once re-encoded (content_app.pipeline.images).
     images_pending = models.JSONField(default=dict, blank=True, editable=False)
+    # Why the worker refused a staff upload (field -> reason in plain words), shown on the
+    # change page until that image is uploaded again or cleared.
+    images_refused = models.JSONField(default=dict, blank=True, editable=False)
 
     processing_state = models.CharField(
         max_length=16, choices=ProcessingState.choices, default=ProcessingState.PENDING

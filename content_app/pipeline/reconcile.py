@@ -20,6 +20,7 @@ from rq.job import JobStatus
 from content_app.media import objects
 from content_app.models import Film, ProcessingState, Rendition, RenditionStatus
 from content_app.pipeline.failures import step_label
+from content_app.pipeline.images import images_requeue_lost
 from content_app.pipeline.queue import (
     GIVEN_UP,
     LOWEST_RUNG,
@@ -76,7 +77,7 @@ def films_reconcile() -> list[str]:
         get_queue(name).started_job_registry.cleanup()
     report = _sources_never_started()
     report += _stale_uploads()
-
+    report += images_requeue_lost()
     candidates = (
         Film.objects.filter(
             processing_state__in=(ProcessingState.PENDING, ProcessingState.PROCESSING)

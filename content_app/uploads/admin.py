@@ -19,7 +19,13 @@ from content_app import services
 from content_app.media.probe import VIDEO_EXTENSIONS
 from content_app.models import Film
 from content_app.uploads import views
-from content_app.uploads.status import film_status, film_timeline
+from content_app.uploads.status import (
+    film_image_notices,
+    film_renditions,
+    film_status,
+    film_timeline,
+    films_with_renditions,
+)
 
 if TYPE_CHECKING:
     _Base = admin.ModelAdmin[Film]
@@ -28,9 +34,13 @@ else:
 
 REPROCESS_EXPLAINED = (
     "Reprocess reads the current source again and makes every rendition, and the generated "
-    "thumbnail and poster, anew; images staff uploaded are kept. The current renditions are "
-    "dropped at once, so viewers cannot play the film until its first new rendition is ready. "
-    "Use it after a failure, or when the source itself is fine but its renditions are not."
+    "thumbnail and poster, anew; images staff uploaded are kept. Viewers keep watching the "
+    "current version while the new renditions are made; once every new rendition and image "
+    "is ready, playback switches to the new version at once, and the old renditions are "
+    "deleted when the links viewers were given for them have expired. If the new processing "
+    "fails, the current version stays on air and this page shows why. (A film with nothing "
+    "on air becomes playable as soon as its first new rendition is ready.) Use it after a "
+    "failure, or when the source itself is fine but its renditions are not."
 )
 
 _PROBE_FIELDS = (
@@ -170,15 +180,20 @@ class FilmUploadAdminMixin(_Base):
             "uploader_extensions": ",".join(VIDEO_EXTENSIONS),
         }
         if film is not None:
-            renditions = list(film.renditions.order_by("height"))
+            renditions = film_renditions(film)
             context.update(
                 film_status=film_status(film),
                 probe_rows=probe_rows(film.source_probe or {}),
                 timeline=film_timeline(film),
-                rendition_rows=[
-                    (r.quality, r.get_status_display(), human_bytes(r.size), r.bitrate)
-                    for r in renditions
+                staff_renditions=renditions,
+                on_air_rows=[
+                    (r.quality, human_bytes(r.size), r.bitrate) for r in renditions.on_air
                 ],
+                in_progress_rows=[
+                    (r.quality, r.get_status_display(), human_bytes(r.size), r.bitrate, r.error)
+                    for r in renditions.in_progress
+                ],
+                image_notices=film_image_notices(film),
                 reprocess_url=reverse("admin:content_app_film_reprocess", args=[film.pk]),
                 reprocess_explained=REPROCESS_EXPLAINED,
             )
@@ -191,7 +206,7 @@ class FilmUploadAdminMixin(_Base):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        film = Film.objects.filter(pk=int(object_id) if object_id.isdigit() else -1).first()
+        film = films_with_renditions([int(object_id) if object_id.isdigit() else -1]).first()
         context = {**self._upload_context(film), **(extra_context or {})}
         return super().change_view(request, object_id, form_url, context)
 

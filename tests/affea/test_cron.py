@@ -15,4 +15,5 @@ def test_cron_config_schedules_licences_and_the_restoration_sweep() -> None:
     assert schedules == {
         "legal_app.licences.tasks.sync_licences": "* * * * *",
         "legal_app.dmca.tasks.restore_due": "*/15 * * * *",
+        "content_app.pipeline.sweep.orphans_sweep": "40 3 * * *",
     }

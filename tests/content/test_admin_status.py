@@ -25,12 +25,15 @@ def test_status_says_state_percent_step_note_and_error(staff):  # noqa: F811
     )  # fmt: skip
     url = reverse("admin:content_app_film_status")
     films = {f["id"]: f for f in staff.get(f"{url}?ids={running.pk},{failed.pk}").json()["films"]}
-    assert films[running.pk] | {"ready_qualities": []} == {
+    assert films[running.pk] | {"in_progress": None} == {
         "id": running.pk, "state": "processing", "state_label": "Processing", "percent": 41,
         "step": "making 360p", "note": "storage unreachable, retry 2 at 10:42", "error": "",
-        "ready_qualities": [],
+        "on_air": {"version": 0, "qualities": ["120p"]}, "in_progress": None,
+        "images_pending": [], "images_refused": {},
     }  # fmt: skip
-    assert films[running.pk]["ready_qualities"] == ["120p"]
+    assert films[running.pk]["in_progress"]["renditions"] == [
+        {"quality": "360p", "status": "processing", "error": ""}
+    ]
     assert films[failed.pk]["error"].startswith("The file has no video stream")
 
 
@@ -68,7 +71,7 @@ def test_reprocess_page_explains_then_restarts_processing(staff):  # noqa: F811
         processing_state=ProcessingState.READY,
     )  # fmt: skip
     url = reverse("admin:content_app_film_reprocess", args=[film.pk])
-    assert "viewers cannot play the film" in staff.get(url).content.decode()
+    assert "the current version stays on air" in staff.get(url).content.decode()
     assert staff.post(url).status_code == 302
     film.refresh_from_db()
     assert film.source_version == 1
