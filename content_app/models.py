@@ -232,6 +232,30 @@ def film_subtitle_key(instance: Subtitle, filename: str) -> str:
     return f"films/{instance.film.uuid}/subtitles/{uuid.uuid4().hex[:12]}.vtt"
 
 
+class ProcessingStep(models.Model):
+    """One step of processing a source version (probe, a rung, the ladder, images) as staff's
+    timeline shows it: when its last attempt started and ended, how many attempts it took,
+    and its last error or what it waits for."""
+
+    film = models.ForeignKey(Film, on_delete=models.CASCADE, related_name="processing_steps")
+    source_version = models.PositiveIntegerField()
+    step = models.CharField(max_length=16)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=("film", "source_version", "step"), name="processing_step_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.film_id} v{self.source_version} {self.step}"
+
+
 class Subtitle(models.Model):
     """A WebVTT subtitle or caption track of a film, in one language."""
 

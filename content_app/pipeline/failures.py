@@ -25,6 +25,7 @@ from content_app.media.errors import MediaError
 from content_app.models import Film
 from content_app.pipeline.queue import RETRY, STEP_IMAGES, STEP_LADDER, STEP_PROBE
 from content_app.pipeline.state import film_fail
+from content_app.pipeline.timeline import step_ended, step_note, step_started
 
 logger = logging.getLogger(__name__)
 
@@ -84,38 +85,50 @@ def _note(film_id: int, version: int, note: str) -> None:
         logger.warning("film %s: could not record %r", film_id, note)
 
 
+def _fail(film_id: int, version: int, step: str, reason: str) -> None:
+    film_fail(film_id=film_id, version=version, reason=reason)
+    step_ended(film_id=film_id, version=version, step=step, error=reason)
+
+
 @contextmanager
 def step_failures(*, film_id: int, version: int, step: str) -> Iterator[None]:
-    """Turn what a step raises into a film `error`, or a note and an RQ retry."""
+    """Turn what a step raises into a film `error`, or a note and an RQ retry; record each
+    attempt for the timeline."""
     label = step_label(step)
+    step_started(film_id=film_id, version=version, step=step)
     try:
         yield
     except MediaError as exc:
-        film_fail(film_id=film_id, version=version, reason=f"{label}: {exc.message}")
+        _fail(film_id, version, step, f"{label}: {exc.message}")
         return
     except Exception as exc:
         kind = transient_kind(exc)
         if kind is None:
             logger.exception("film %s v%s: %s failed", film_id, version, step)
-            film_fail(
-                film_id=film_id,
-                version=version,
-                reason=f"{label}: an unexpected error stopped processing ({type(exc).__name__}; "
+            _fail(
+                film_id,
+                version,
+                step,
+                f"{label}: an unexpected error stopped processing ({type(exc).__name__}; "
                 "the details are in the worker's log). Use Reprocess to try again.",
             )
             return
         job = get_current_job()
         if job is None or not job.retries_left:
             logger.warning("film %s v%s: %s gave up: %s", film_id, version, step, exc)
-            film_fail(
-                film_id=film_id,
-                version=version,
-                reason=f"{label}: {kind} on every attempt; processing stopped. Use Reprocess "
+            _fail(
+                film_id,
+                version,
+                step,
+                f"{label}: {kind} on every attempt; processing stopped. Use Reprocess "
                 "once the service is back.",
             )
             return
         attempt = RETRY.max - job.retries_left + 1
         at = timezone.localtime() + timedelta(seconds=job.get_retry_interval())
-        _note(film_id, version, f"{label}: {kind}, retry {attempt} at {at:%H:%M:%S}")
+        note = f"{label}: {kind}, retry {attempt} at {at:%H:%M:%S}"
+        _note(film_id, version, note)
+        step_note(film_id=film_id, version=version, step=step, note=note)
         raise
     _note(film_id, version, "")
+    step_ended(film_id=film_id, version=version, step=step)

@@ -49,6 +49,7 @@ from content_app.pipeline.state import (
     step_done,
 )
 from content_app.pipeline.storage import film_prefix
+from content_app.pipeline.timeline import step_note
 from content_app.pipeline.workspaces import workspace_prefix
 
 logger = logging.getLogger(__name__)
@@ -144,6 +145,12 @@ def ladder_make(*, film_id: int, version: int) -> None:
         except MediaError as exc:
             logger.warning("film %s v%s: ladder failed, a job per rung: %s", film_id, version, exc)
             _ladder_fall_back(film_id, version, qualities)
+            step_note(
+                film_id=film_id,
+                version=version,
+                step=STEP_LADDER,
+                note=f"{exc.message} Each rendition is now made on its own.",
+            )
 
 
 def _ladder_fall_back(film_id: int, version: int, qualities: list[str]) -> None:

@@ -14,7 +14,15 @@ from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
-from content_app.models import Film, ProcessingState, Rendition, RenditionStatus
+from content_app.models import Film, ProcessingState, ProcessingStep, Rendition, RenditionStatus
+from content_app.pipeline import (
+    LOWEST_RUNG,
+    STEP_IMAGES,
+    STEP_LADDER,
+    STEP_PROBE,
+    step_done,
+    step_label,
+)
 
 _STEP_NAMES = {"probe": "reading the source", "images": "making the thumbnail and poster"}
 # What the staff views read of a rendition: never its HLS segment list, which is long.
@@ -214,6 +222,7 @@ def film_status(film: Film) -> dict[str, object]:
 class TimelineEntry:
     step: str
     status: str
+    attempts: int
     started_at: datetime | None
     finished_at: datetime | None
     error: str
@@ -225,40 +234,35 @@ class TimelineEntry:
         return None
 
 
-def film_timeline(film: Film) -> list[TimelineEntry]:
-    """Each step of the current source's processing, as far as the rows record it.
+def _entry(film: Film, step: str, row: ProcessingStep | None, label: str) -> TimelineEntry:
+    if row is None:
+        # Not started yet, or done before steps were recorded.
+        done = step_done(film.pk, film.source_version, step)
+        return TimelineEntry(label, "done" if done else "waiting", 0, None, None, "")
+    if row.finished_at is not None:
+        status = "failed" if row.error else "done"
+    else:
+        status = "waiting for a retry" if row.error else "running"
+    return TimelineEntry(label, status, row.attempts, row.started_at, row.finished_at, row.error)
 
-    Rows keep one start and end per rendition; retries of a step are not recorded, only
-    the note of the one waiting now (`processing_note`).
-    """
-    probe_status = "done" if film.duration is not None else "waiting"
-    entries = [
-        TimelineEntry(
-            step="probe (reading the source)",
-            status=probe_status,
-            started_at=film.processing_started_at,
-            finished_at=None,
-            error="",
-        )
-    ]
-    entries += [
-        TimelineEntry(
-            step=f"rendition {r.quality}",
-            status=r.get_status_display().lower(),
-            started_at=r.started_at,
-            finished_at=r.finished_at,
-            error=r.error,
-        )
-        for r in _renditions(film)
-    ]
-    images_done = bool(film.thumbnail.name and film.poster.name)
-    entries.append(
-        TimelineEntry(
-            step="thumbnail and poster",
-            status="done" if images_done else "waiting",
-            started_at=None,
-            finished_at=None,
-            error="",
-        )
-    )
-    return entries
+
+def film_timeline(film: Film) -> list[TimelineEntry]:
+    """Each step of the current source version: its last attempt's start and end, how many
+    attempts it took, and its error or what it waits for (pipeline.timeline records them)."""
+    rows = {
+        row.step: row
+        for row in ProcessingStep.objects.filter(film=film, source_version=film.source_version)
+    }
+    qualities = [r.quality for r in _renditions(film)]
+    steps = [STEP_PROBE, *(q for q in qualities if q == LOWEST_RUNG)]
+    higher = [q for q in qualities if q != LOWEST_RUNG]
+    labels = {step: step_label(step) for step in steps}
+    if higher:
+        steps.append(STEP_LADDER)
+        labels[STEP_LADDER] = f"{step_label(STEP_LADDER)} ({', '.join(higher)})"
+        # Rungs the ladder handed to jobs of their own, when it failed.
+        steps += [q for q in higher if q in rows]
+        labels.update({q: f"{step_label(q)} on its own" for q in higher})
+    steps.append(STEP_IMAGES)
+    labels[STEP_IMAGES] = step_label(STEP_IMAGES)
+    return [_entry(film, step, rows.get(step), labels[step]) for step in steps]

@@ -59,7 +59,7 @@ def test_change_page_shows_probe_rendition_sizes_timeline_and_reprocess(staff): 
     )  # fmt: skip
     page = staff.get(reverse("admin:content_app_film_change", args=[film.pk])).content.decode()
     for text in ("1056x576 (1.83:1)", "16:11", "HDR", "6 channel(s), 5.1", "2.5 MB",
-                 "1.2 MB", "800 kbit/s", "rendition 360p", "Processing timeline",
+                 "1.2 MB", "800 kbit/s", "Higher renditions (360p)", "Processing timeline",
                  "Reprocess reads the current source again", "data-film-uploader",
                  "vendor/uploader/uploader.js", "js/admin-status.js"):  # fmt: skip
         assert text in page, text

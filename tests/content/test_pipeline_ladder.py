@@ -11,6 +11,7 @@ import pytest
 from content_app import pipeline
 from content_app.media import objects
 from content_app.models import Film, ProcessingState, Rendition, RenditionStatus
+from content_app.uploads.status import film_timeline
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -78,6 +79,13 @@ def test_a_failed_ladder_falls_back_to_one_job_per_rung_and_the_film_gets_ready(
     assert all(r.status == RenditionStatus.READY and not r.error for r in renditions.values())
     jobs = _finished_jobs()
     assert {f"film-{film.pk}-v1-360p", f"film-{film.pk}-v1-720p"} <= jobs
+    # Staff's timeline says what happened.
+    timeline = {entry.step: entry for entry in film_timeline(film)}
+    ladder = timeline["Higher renditions (360p, 720p)"]
+    assert ladder.status == "failed"
+    assert ladder.error.endswith("Each rendition is now made on its own.")
+    assert timeline["360p rendition on its own"].status == "done"
+    assert timeline["720p rendition on its own"].status == "done"
 
 
 def test_a_rung_failing_on_its_own_too_puts_the_film_in_error_naming_that_rung(
