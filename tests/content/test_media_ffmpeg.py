@@ -11,11 +11,13 @@ import pytest
 from content_app.media.errors import MediaError
 from content_app.media.ffmpeg import (
     ffmpeg_timeout,
+    ladder_args,
     parse_progress_line,
     rendition_args,
     run_ffmpeg,
 )
 from content_app.media.ladder import ladder_for
+from content_app.media.probe import ProbeResult
 
 
 def _ffprobe(path, *extra: str) -> dict:
@@ -114,3 +116,23 @@ def test_ffmpeg_failure_is_explained_in_plain_words(tmp_path):
     args = ["ffmpeg", "-nostdin", "-protocol_whitelist", "file", "-i", str(text), "-f", "null", "-"]
     with pytest.raises(MediaError, match="not a video Affea can read"):
         run_ffmpeg(args, timeout=30)
+
+
+def test_only_a_run_making_much_smaller_pictures_skips_deblocking_and_averages(tmp_path):
+    info = ProbeResult(
+        duration=10.0, width=1920, height=1080, video_codec="h264", has_audio=True,
+        container="mov,mp4,m4a,3gp,3g2,mj2", coded_width=1920, coded_height=1080,
+    )  # fmt: skip
+    lowest, *higher = ladder_for(1920, 1080)
+    alone = rendition_args(tmp_path / "in.mp4", tmp_path, lowest, info=info)
+    assert alone[alone.index("-skip_loop_filter") + 1] == "all"
+    assert alone.index("-skip_loop_filter") < alone.index("-i")
+    assert "flags=area" in alone[alone.index("-filter_complex") + 1]
+    ladder = ladder_args(
+        tmp_path / "in.mp4", [(r, tmp_path / r.quality) for r in higher], info=info
+    )
+    assert "-skip_loop_filter" not in ladder
+    graph = ladder[ladder.index("-filter_complex") + 1]
+    # 360p is a third of 1080p: averaged; 720p and 1080p: bicubic.
+    assert graph.count("flags=area") == 1
+    assert graph.count("flags=bicubic") == 2
