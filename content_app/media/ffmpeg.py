@@ -136,8 +136,8 @@ def _source_filters(info: ProbeResult | None) -> list[str]:
 
 
 # From this much smaller on, a picture is made by averaging (swscale's `area`): as sharp as
-# bicubic there, whose filter grows with the reduction and costs the lowest rung of a 1080p
-# source about a fifth of its CPU.
+# bicubic there, whose filter grows with the reduction and is a good part of the lowest
+# rung's CPU (the rung that makes a film playable).
 _BIG_REDUCTION = 3
 
 
