@@ -17,7 +17,8 @@ function csrfToken() {
 
 // Companion's client calls plain fetch; our endpoints are admin views, so they need the
 // CSRF header, and their plain-words error is what staff must read (not "Bad Request").
-function guardFetch(endpoint, showError) {
+// `onRefusal(status, text)` hears every answer that is not OK.
+function guardFetch(endpoint, onRefusal) {
   const original = window.fetch.bind(window);
   window.fetch = async (input, init = {}) => {
     const url = typeof input === "string" ? input : input.url;
@@ -27,7 +28,7 @@ function guardFetch(endpoint, showError) {
     const response = await original(input, { ...init, headers, credentials: "same-origin" });
     if (!response.ok) {
       const body = await response.clone().json().catch(() => ({}));
-      if (body.error) showError(body.error);
+      onRefusal(response.status, body.error || "");
     }
     return response;
   };
@@ -47,7 +48,12 @@ function start(root) {
     message.textContent = text;
     message.dataset.kind = kind || "info";
   };
-  guardFetch(endpoint, (text) => say(text, "error"));
+  // The last refusal by our endpoints since the previous error: an answer, not a dropped link.
+  let refused = null;
+  guardFetch(endpoint, (status, text) => {
+    refused = { status };
+    say(text || `The server refused the upload (HTTP ${status}).`, "error");
+  });
 
   const uppy = new Uppy({
     id: "film-source",
@@ -75,9 +81,14 @@ function start(root) {
 
   uppy.on("file-added", (file) => {
     uppy.setFileMeta(file.id, { size: file.size });
-    // A reload (or a new tab) picks the same file again: carry on with its upload.
+    // A reload (or a new tab) picks the same file again: carry on with its upload, which
+    // lists the parts storage holds and sends only the rest.
     const saved = localStorage.getItem(resumeKey(endpoint, file));
-    if (saved) uppy.setFileState(file.id, { s3Multipart: JSON.parse(saved) });
+    if (saved) {
+      uppy.setFileState(file.id, { s3Multipart: JSON.parse(saved) });
+      say("The upload of this file begun earlier carries on: only the parts not yet in " +
+        "storage are sent.", "info");
+    }
   });
   uppy.on("s3-multipart:part-uploaded", (file) => {
     const current = uppy.getFile(file.id);
@@ -88,6 +99,20 @@ function start(root) {
   // A dropped connection fails the part in flight: retry once the browser is back online
   // (the retry lists the parts S3 already holds and sends only the rest).
   uppy.on("upload-error", (file) => {
+    const why = refused;
+    refused = null;
+    const current = uppy.getFile(file.id);
+    if (why && why.status === 404 && current && current.s3Multipart) {
+      // The saved upload is gone (expired, aborted, or finished elsewhere): begin anew
+      // rather than ask for it again and again.
+      localStorage.removeItem(resumeKey(endpoint, current));
+      uppy.setFileState(file.id, { s3Multipart: undefined });
+      say("The upload begun earlier has expired; this file is sent again from the start.",
+        "warning");
+      setTimeout(() => uppy.retryUpload(file.id), 0);
+      return;
+    }
+    if (why && why.status < 500) return; // refused in plain words (shown): a retry would be too
     say("The connection dropped; the upload resumes when it is back.", "warning");
     const again = () => setTimeout(() => uppy.retryUpload(file.id), RETRY_MS);
     if (navigator.onLine) again();
