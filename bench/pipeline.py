@@ -1,4 +1,4 @@
-"""Benchmark of the content pipeline on generated 1080p24 sources, one worker.
+"""Benchmark of the content pipeline on generated 24 fps sources (BENCH_SIZE), one worker.
 
 Prints, all measured in this one run (medians of BENCH_ROUNDS rounds, default 3):
 - the ladder's CPU: the pipeline's FFmpeg commands (the lowest rung alone, then the other
@@ -10,7 +10,8 @@ Prints, all measured in this one run (medians of BENCH_ROUNDS rounds, default 3)
 - six films saved together, one worker: when each is first playable (goal: all within 3x
   the first) and when the batch is `ready`, beside six single films one after another.
 
-Usage: .venv/bin/python bench/pipeline.py   (BENCH_SECONDS=30 BENCH_ROUNDS=3 BENCH_BATCH=6)
+Usage: .venv/bin/python bench/pipeline.py
+(BENCH_SECONDS=30 BENCH_ROUNDS=3 BENCH_BATCH=6 BENCH_SIZE=1920x1080 are the defaults)
 It starts its own SeaweedFS, (re)creates the PostgreSQL database BENCH_DATABASE_URL
 (default postgres://postgres@127.0.0.1:5432/affea_bench) and runs a private redis-server,
 so no other worker can take its jobs.
@@ -37,7 +38,8 @@ from affea.localdev import free_port, start_redis, start_seaweed, stop_process  
 SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 BATCH = int(os.environ.get("BENCH_BATCH", "6"))
-WIDTH, HEIGHT, FPS = 1920, 1080, 24
+WIDTH, HEIGHT = (int(n) for n in os.environ.get("BENCH_SIZE", "1920x1080").split("x"))
+FPS = 24
 
 
 def _children_cpu() -> float:
