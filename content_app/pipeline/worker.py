@@ -6,12 +6,14 @@ heartbeat. This worker does maintenance every few seconds, checks its scheduler 
 long jobs too, re-arms the reconciler (whose chain Redis may have lost), registers again
 if Redis forgot it (the health check reads that), removes temp dirs of killed steps, and
 on a warm stop (SIGTERM) puts the running step back at the head of its queue at once,
-instead of finishing it past the container's grace period or losing it.
+instead of finishing it past the container's grace period or losing it, and outlives
+Redis dropping while a job ends (RQ's own worker quits then).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import redis
@@ -83,6 +85,30 @@ class PipelineWorker(Worker):
                 logger.info("reconciler chain started")
         except redis.exceptions.RedisError as exc:
             logger.warning("maintenance skipped, Redis unreachable: %s", exc)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        # Redis going away as a job ends makes RQ's worker quit (here, or at the heartbeat
+        # that follows). What became of the job is RQ's to find again (its started-job
+        # registry, or the reconciler if Redis came back empty); this worker waits for
+        # Redis and goes on.
+        try:
+            super().execute_job(job, queue)
+            if self._redis_answers():
+                return
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            logger.warning("Redis unreachable as %s ended: %s", job.id, exc)
+        logger.warning("waiting for Redis to answer again")
+        while not self._stop_requested:
+            time.sleep(1)
+            if self._redis_answers():
+                self.set_state(WorkerStatus.IDLE)
+                return
+
+    def _redis_answers(self) -> bool:
+        try:
+            return bool(self.connection.ping())
+        except redis.exceptions.RedisError:
+            return False
 
     def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)

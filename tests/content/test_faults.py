@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import redis
 from django.urls import reverse
+from rq import Queue
+from rq.job import JobStatus
 
 from affea.localdev import free_port, start_redis, stop_process
 from content_app import pipeline
@@ -207,12 +209,16 @@ def test_warm_stop_puts_the_running_step_back_at_once(
     wait_for(lambda: _state(film) == ProcessingState.READY, timeout=60, what="ready")
 
 
-def _check_scheduler(env: dict[str, str]) -> bool:
+def _check_worker(env: dict[str, str], *flags: str) -> bool:
     done = subprocess.run(
-        [sys.executable, "manage.py", "check_worker", "--scheduler"],
+        [sys.executable, "manage.py", "check_worker", *flags],
         cwd=ROOT, env=env, capture_output=True, timeout=30, check=False,
     )  # fmt: skip
     return done.returncode == 0
+
+
+def _check_scheduler(env: dict[str, str]) -> bool:
+    return _check_worker(env, "--scheduler")
 
 
 def test_scheduler_comes_back_after_redis_drops_and_health_check_fails_meanwhile(
@@ -276,3 +282,18 @@ def test_reconciler_aborts_an_upload_cut_off_by_a_storage_outage(seaweed, settin
     assert f"aborted incomplete upload of {key}" in pipeline.films_reconcile()
     listed = client.list_multipart_uploads(Bucket=seaweed.bucket, Prefix="films/")
     assert listed.get("Uploads", []) == []
+
+
+def test_worker_outlives_redis_dropping_while_a_job_ends(own_redis, start_worker, subprocess_env):
+    """RQ's own worker quits when Redis is gone as a job ends; ours waits for it and goes on."""
+    queue = Queue("default", connection=own_redis.client())
+    job = queue.enqueue("time.sleep", 2)
+    worker = start_worker(scheduler=False)
+    wait_for(lambda: job.get_status(refresh=True) == JobStatus.STARTED, timeout=30, what="the job")
+    own_redis.kill()
+    time.sleep(4)  # the job ends while Redis is down
+    assert worker.poll() is None
+    own_redis.process = start_redis(port=own_redis.port)
+    env = {**subprocess_env, "REDIS_URL": own_redis.url}
+    wait_for(lambda: _check_worker(env), timeout=60, what="the worker registered again")
+    assert worker.poll() is None
