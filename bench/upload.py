@@ -45,6 +45,8 @@ from urllib.parse import parse_qs, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _proc import gunicorn_worker_pid, status_kb  # noqa: E402
+
 from affea.localdev import (  # noqa: E402
     free_port,
     port_open,
@@ -70,23 +72,6 @@ OFFLINE_SECONDS = 3
 _SIGN = re.compile(r"/upload/s3/multipart/[^/?]+/\d+\?")
 
 
-def _status_kb(pid: int, field_name: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field_name}:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {field_name} for {pid}")
-
-
-def _worker_pid(master: int) -> int:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        if children:
-            return int(children[0])
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn started no worker")
-
-
 class RssWatch(threading.Thread):
     """The largest RSS of a process seen while running (sampled every 0.2 s)."""
 
@@ -98,7 +83,7 @@ class RssWatch(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.wait(0.2):
-            self.peak_kb = max(self.peak_kb, _status_kb(self.pid, "VmRSS"))
+            self.peak_kb = max(self.peak_kb, status_kb(self.pid, "VmRSS"))
 
 
 def make_video(path: Path, size: int, work: Path) -> None:
@@ -163,7 +148,7 @@ class Site:
             if time.monotonic() > deadline or self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn did not start; see {work / 'gunicorn.log'}")
             time.sleep(0.2)
-        self.worker = _worker_pid(self.process.pid)
+        self.worker = gunicorn_worker_pid(self.process.pid)
 
     def manage_shell(self, code: str) -> str:
         done = subprocess.run(
@@ -439,14 +424,14 @@ def main() -> None:
             hwm: dict[str, int] = {}
 
             def page_loaded() -> None:
-                hwm["cold"] = _status_kb(site.worker, "VmHWM")
+                hwm["cold"] = status_kb(site.worker, "VmHWM")
 
             print("warm-up upload...", flush=True)
             browser_upload(
                 browser, site, warm, site.new_film(0), part=part, interrupt=False,
                 on_ready=page_loaded,
             )  # fmt: skip
-            hwm["before"] = _status_kb(site.worker, "VmHWM")
+            hwm["before"] = status_kb(site.worker, "VmHWM")
             watch = RssWatch(site.worker)
             watch.start()
             for round_ in range(1, args.runs + 1):
@@ -469,7 +454,7 @@ def main() -> None:
                 bare_s.append(browser_bare(browser, site, seaweed, big, part=part))
             watch.stop.set()
             watch.join()
-            hwm["after"] = _status_kb(site.worker, "VmHWM")
+            hwm["after"] = status_kb(site.worker, "VmHWM")
             for round_ in range(1, args.runs + 1):
                 print(f"interrupted upload {round_}/{args.runs}...", flush=True)
                 film = site.new_film(100 + round_)

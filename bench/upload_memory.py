@@ -24,27 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _proc import gunicorn_worker_pid, status_kb  # noqa: E402
+
 from affea.localdev import free_port, port_open, start_redis, start_seaweed, stop_process  # noqa: E402
 
 GOAL_MB = 150
 EMAIL, PASSWORD = "bench@affea.local", "bench-password-123"
-
-
-def _vm_hwm_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM for {pid}")
-
-
-def _worker_pid(master: int) -> int:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        if children:
-            return int(children[0])
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn started no worker")
 
 
 class Client:
@@ -158,7 +143,7 @@ def main() -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not start")
             time.sleep(0.2)
-        worker = _worker_pid(gunicorn.pid)
+        worker = gunicorn_worker_pid(gunicorn.pid)
         client = Client(port)
         token = client.csrf_form("/admin/login/")
         form = f"csrfmiddlewaretoken={token}&username={EMAIL}&password={PASSWORD}&next=/admin/"
@@ -171,16 +156,23 @@ def main() -> None:
         if status != 302:
             raise RuntimeError(f"login failed: {status}")
         token = client.csrf_form("/admin/content_app/film/add/")
-        before = _vm_hwm_mb(worker)
+        before = status_kb(worker, "VmHWM") / 1024
         boundary = uuid.uuid4().hex
         fields = {
             "csrfmiddlewaretoken": token,
             "title": "Big upload",
             "slug": "big-upload",
-            "renditions-TOTAL_FORMS": "0",
-            "renditions-INITIAL_FORMS": "0",
-            "renditions-MIN_NUM_FORMS": "0",
-            "renditions-MAX_NUM_FORMS": "1000",
+            # The management forms of the page's inlines, each empty.
+            **{
+                f"{inline}-{name}": value
+                for inline in ("subtitles", "renditions")
+                for name, value in (
+                    ("TOTAL_FORMS", "0"),
+                    ("INITIAL_FORMS", "0"),
+                    ("MIN_NUM_FORMS", "0"),
+                    ("MAX_NUM_FORMS", "1000"),
+                )
+            },
         }
         (head, tail), length = _multipart(fields, big, boundary)
         started = time.perf_counter()
@@ -196,7 +188,7 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         if status != 302:
             raise RuntimeError(f"upload failed: HTTP {status}")
-        after = _vm_hwm_mb(worker)
+        after = status_kb(worker, "VmHWM") / 1024
         stored = seaweed.client().list_objects_v2(Bucket=seaweed.bucket).get("Contents", [])
         sizes = [item["Size"] for item in stored]
         print(

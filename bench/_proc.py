@@ -1,0 +1,25 @@
+"""What the benchmarks read of their processes from /proc (Linux)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+
+def status_kb(pid: int, field_name: str) -> int:
+    """A kB figure of /proc/<pid>/status: VmHWM (peak RSS), VmRSS..."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field_name}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field_name} for {pid}")
+
+
+def gunicorn_worker_pid(master: int) -> int:
+    """The pid of the first worker the gunicorn master `master` forked."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn started no worker")
