@@ -226,9 +226,11 @@ AWS_QUERYSTRING_AUTH = True
 AWS_QUERYSTRING_EXPIRE: int = env.int("PLAYBACK_URL_TTL", default=300)
 # A file opened from S3 spills from memory to a temporary file past 16 MB.
 AWS_S3_MAX_MEMORY_SIZE = 16 * 1024 * 1024
-# s3transfer holds every in-flight part in memory (10 x 8 MB by default); two parts of
-# 5 MB keep the web process under 150 MB while a 1 GB admin upload goes on to S3
-# (bench/upload_memory.py). Part sizes grow by themselves past 10,000 parts.
+# s3transfer holds every in-flight part of a file object in memory (10 x 8 MB by default);
+# two parts of 5 MB keep workers and the web process small. Admin uploads spooled to disk
+# are sent from their path (content_app.media.objects.store), so the web process stays
+# under 150 MB during a 1 GB admin upload (bench/upload_memory.py). Part sizes grow by
+# themselves past 10,000 parts.
 AWS_S3_TRANSFER_CONFIG = TransferConfig(
     multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024, max_concurrency=2
 )

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from boto3.s3.transfer import TransferConfig
 from django.conf import settings
+from django.core.files import File
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import TemporaryUploadedFile
 
 from affea.storage import s3_client
 
@@ -53,7 +55,7 @@ def download(key: str, dest: Path) -> None:
 
 def upload(path: Path, key: str) -> None:
     """Store the local file `path` as object `key` (S3: multipart PUTs for large files)."""
-    content_type = content_type_for(path.name)
+    content_type = content_type_for(key)
     if _uses_s3():
         s3_client().upload_file(
             str(path),
@@ -66,6 +68,28 @@ def upload(path: Path, key: str) -> None:
         target = Path(default_storage.path(key))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
+
+
+def store(file: File, key: str) -> None:
+    """Store an uploaded file as object `key`, a key no other object has.
+
+    A file Django spooled to disk is sent from its path: s3transfer then reads each part
+    from the disk as it sends it, whereas from a file object it copies each part into
+    memory, which grew the web process with every large admin upload.
+    """
+    if isinstance(file, TemporaryUploadedFile):
+        upload(Path(file.temporary_file_path()), key)
+    elif _uses_s3():
+        file.seek(0)
+        s3_client().upload_fileobj(
+            file,
+            settings.AWS_STORAGE_BUCKET_NAME,
+            key,
+            ExtraArgs={"ContentType": content_type_for(key)},
+            Config=_transfer_config(),
+        )
+    else:
+        default_storage.save(key, file)
 
 
 def delete(keys: Iterable[str]) -> None:

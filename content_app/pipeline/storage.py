@@ -8,7 +8,6 @@ from datetime import timedelta
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db.models import FileField
 from s3transfer.exceptions import RetriesExceededError, S3UploadFailedError
 
@@ -61,8 +60,10 @@ def film_uploads_store(*, film: Film, uploads: dict[str, File]) -> dict[str, str
         for name, upload in uploads.items():
             field = Film._meta.get_field(name)
             assert isinstance(field, FileField)
+            # Generated keys are unique (a fresh uuid each), so nothing is overwritten.
             key = field.generate_filename(film, upload.name or "upload")
-            stored[name] = default_storage.save(key, upload, max_length=field.max_length)
+            objects.store(upload, key)
+            stored[name] = key
     except STORAGE_ERRORS as exc:
         logger.warning("film %s: upload of %s failed: %s", film.pk, key, exc)
         _forget([*stored.values(), key])
