@@ -172,20 +172,6 @@ def test_direct_upload_survives_a_dropped_connection_and_the_film_gets_ready(
     film = Film.objects.create(title="Festival master", slug="festival-master")
     traffic = PartTraffic(page.context)
 
-    # Chromium's offline mode holds new requests but lets one in flight finish; the part
-    # sent when the link comes back is cut off as well, as a dropped TCP connection would be.
-    # The route is there only while no part starts (offline, and the retry's 2 s wait):
-    # intercepted PUTs would cap the whole upload at a few MB/s, and a request that starts
-    # while interception is switched on or off may go unreported.
-    drop = {"armed": False}
-
-    def cut_off(route) -> None:
-        if drop["armed"] and route.request.method == "PUT":
-            drop["armed"] = False
-            route.abort("connectionreset")
-        else:
-            route.continue_()
-
     cdp = _open_film_page(page, live_server, staff, film, FAST_LINK)
     page.set_input_files(FILE_INPUT, str(master_source))
     started = time.monotonic()
@@ -194,17 +180,17 @@ def test_direct_upload_survives_a_dropped_connection_and_the_film_gets_ready(
         assert time.monotonic() - started < 60, "the upload did not reach half"
         page.wait_for_timeout(100)
     half = time.monotonic()
+    # Chromium's offline mode lets the parts in flight finish and fails every request begun
+    # while it lasts (part signatures, part PUTs): the uploader retries those. It is set on
+    # the session that throttles the link: the conditions of one DevTools session (the
+    # link's) are not those of another (Playwright's own `set_offline`).
     page.context.set_offline(True)
+    cdp.send("Network.emulateNetworkConditions", {**FAST_LINK, "offline": True})
     finished_before_drop = sorted(set(traffic.done))
-    drop["armed"] = True
-    page.route("**/*partNumber=*", cut_off)
     page.wait_for_timeout(4000)
+    finished_offline = sorted(set(traffic.done))
     page.context.set_offline(False)
     cdp.send("Network.emulateNetworkConditions", FAST_LINK)
-    while drop["armed"]:
-        assert time.monotonic() - half < 30, "no part was sent after the drop"
-        page.wait_for_timeout(50)
-    page.unroute("**/*partNumber=*", cut_off)
     page.wait_for_selector(SUCCESS, timeout=90_000)
     uploaded = time.monotonic()
 
@@ -213,15 +199,16 @@ def test_direct_upload_survives_a_dropped_connection_and_the_film_gets_ready(
     expected = _part_numbers(size, BIG_PART)
     parts_put = traffic.put
     assert finished_before_drop, "no part had finished before the drop"
+    # The drop stopped the upload: nothing but the parts in flight (two) went meanwhile.
+    assert len(finished_offline) - len(finished_before_drop) <= 2, traffic
+    assert len(finished_offline) < len(expected), traffic
     assert sorted(set(traffic.done)) == expected, traffic
-    # Only the part that was cut off is sent again (which one depends on timing).
+    # Only parts the drop cut are sent again: none that had reached storage.
     resent = [n for n in expected if parts_put.count(n) > 1]
-    assert len(resent) == 1, parts_put
-    assert parts_put.count(resent[0]) == 2, parts_put
-    assert resent[0] not in finished_before_drop, parts_put
-    assert page.locator("text=The connection dropped").count() == 0  # replaced by success
+    assert set(resent) <= set(traffic.failed), traffic
     for number in finished_before_drop:  # resumed, not resent
         assert parts_put.count(number) == 1, (number, parts_put)
+    assert page.locator("text=The connection dropped").count() == 0  # replaced by success
     assert traffic.begun == 1
     _reaches_ready(page, film, run_jobs)
     print(f"upload {size / 1e6:.1f} MB in {len(expected)} parts, finished before the drop "
@@ -272,8 +259,8 @@ def test_a_reloaded_page_resumes_the_upload_from_the_parts_already_in_storage(
     for number in held:  # in storage before the reload: neither signed nor sent again
         assert traffic.put.count(number) == 1, (number, traffic.put)
         assert traffic.signed[number] == 1, (number, traffic.signed)
-    # At most the part cut off by the reload went twice.
-    assert len([n for n in expected if traffic.put.count(n) > 1]) <= 1, traffic.put
+    # At most the parts cut off by the reload went twice (the uploader sends two at once).
+    assert len([n for n in expected if traffic.put.count(n) > 1]) <= 2, traffic.put
     assert _open_uploads(seaweed, film) == []
     saved = page.evaluate("() => Object.keys(localStorage)")
     assert [k for k in saved if k.startswith("affea-upload:")] == []  # nothing left to resume
