@@ -6,6 +6,7 @@ import django_rq
 import pytest
 from django.urls import reverse
 
+from affea.storage import s3_client
 from content_app.models import Category, Film, ProcessingState, Rendition, RenditionStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -100,6 +101,25 @@ def test_upload_through_the_add_form_stores_under_a_generated_key(staff_client, 
     assert film.slug == "uploaded"
     assert (film.source.name or "").startswith(f"films/{film.uuid}/source-")
     assert (film.processing_state, film.source_version) == (ProcessingState.PENDING, 1)
+
+
+@pytest.mark.parametrize("spooled", [False, True], ids=["in memory", "spooled to disk"])
+def test_a_form_upload_is_stored_byte_for_byte(staff_client, make_video, settings, spooled):
+    # Django keeps small uploads in memory and spools larger ones to a temporary file, which
+    # is sent to S3 from its path; both must arrive whole.
+    if spooled:
+        settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024
+    path = make_video()
+    with path.open("rb") as video:
+        response = staff_client.post(
+            reverse("admin:content_app_film_add"),
+            {"title": "Whole", "slug": "whole", "source": video, **INLINE_EMPTY},
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    film = Film.objects.get(slug="whole")
+    stored = s3_client().get_object(Bucket=settings.AWS_STORAGE_BUCKET_NAME, Key=film.source.name)
+    assert stored["Body"].read() == path.read_bytes()
+    assert stored["ContentType"] == "video/mp4"
 
 
 def test_admin_upload_starts_processing_once(staff_client, make_video, run_jobs):
