@@ -39,7 +39,7 @@ from affea.localdev import (
     stop_process,
 )
 from affea.logging import ContextFilter, JSONFormatter, RedactFilter, logging_config
-from affea.storage import s3_client
+from affea.storage import s3_client_reset
 
 TEST_BUCKET = "affea-test"
 
@@ -115,7 +115,7 @@ def pytest_unconfigure() -> None:
 def _reset_storage_caches() -> None:
     storages._storages = {}  # type: ignore[attr-defined]
     default_storage._wrapped = empty  # type: ignore[attr-defined]
-    s3_client.cache_clear()
+    s3_client_reset()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -117,7 +117,9 @@ def test_a_form_upload_is_stored_byte_for_byte(staff_client, make_video, setting
         )
     assert response.status_code == 302, response.content.decode()[:2000]
     film = Film.objects.get(slug="whole")
-    stored = s3_client().get_object(Bucket=settings.AWS_STORAGE_BUCKET_NAME, Key=film.source.name)
+    stored = s3_client().get_object(
+        Bucket=settings.AWS_STORAGE_BUCKET_NAME, Key=film.source.name or ""
+    )
     assert stored["Body"].read() == path.read_bytes()
     assert stored["ContentType"] == "video/mp4"
 

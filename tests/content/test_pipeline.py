@@ -275,15 +275,15 @@ def test_transient_storage_failure_is_retried_with_back_off_and_shown_to_staff(
     film = Film.objects.create(title="Flaky", slug="flaky", source=upload(make_video()))
     endpoint = settings.AWS_S3_ENDPOINT_URL
     from affea.localdev import free_port
-    from affea.storage import s3_client
+    from affea.storage import s3_client_reset
 
     settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
-    s3_client.cache_clear()
+    s3_client_reset()
     try:
         run_jobs()
     finally:
         settings.AWS_S3_ENDPOINT_URL = endpoint
-        s3_client.cache_clear()
+        s3_client_reset()
     queue = django_rq.get_queue("high")  # where probes go
     scheduled = queue.scheduled_job_registry
     retry_ids = [job_id for job_id in scheduled.get_job_ids() if "probe" in job_id]

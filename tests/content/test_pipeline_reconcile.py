@@ -89,11 +89,11 @@ def test_storage_unreachable_on_every_attempt_ends_in_error_naming_the_step(
 ):
     film = Film.objects.create(title="Doomed", slug="doomed", source=upload(make_video()))
     from affea.localdev import free_port
-    from affea.storage import s3_client
+    from affea.storage import s3_client_reset
 
     endpoint = settings.AWS_S3_ENDPOINT_URL
     settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
-    s3_client.cache_clear()
+    s3_client_reset()
     try:
         run_jobs()
         for _ in range(RETRY.max):
@@ -101,7 +101,7 @@ def test_storage_unreachable_on_every_attempt_ends_in_error_naming_the_step(
             run_jobs()
     finally:
         settings.AWS_S3_ENDPOINT_URL = endpoint
-        s3_client.cache_clear()
+        s3_client_reset()
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.ERROR
     assert film.processing_error.startswith("Reading the source: storage unreachable")

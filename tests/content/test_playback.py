@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -25,7 +27,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from affea.errors import NotFound
 from affea.localdev import SeaweedS3
-from affea.storage import s3_client
+from affea.storage import s3_client, s3_client_reset
 from content_app import playback
 from content_app.models import RenditionStatus
 from tests.content.factories import make_film, make_user, packaged
@@ -157,12 +159,27 @@ def test_video_url_needs_a_signed_in_viewer() -> None:
 def test_video_url_reuses_one_s3_client_per_process(viewer_api: APIClient) -> None:
     film = make_film()
     _video_url(viewer_api, film.pk)
-    created = s3_client.cache_info().misses
+    client = s3_client(public=True)
 
     for _ in range(3):
         assert _video_url(viewer_api, film.pk).status_code == 200
 
-    assert s3_client.cache_info().misses == created
+    assert s3_client(public=True) is client
+
+
+def test_threads_asking_at_once_for_a_new_s3_client_get_one_and_the_same() -> None:
+    # A fresh web worker's first requests come together (the uploader sends two at once).
+    s3_client_reset()
+    start = threading.Barrier(4)
+
+    def ask() -> object:
+        start.wait()
+        return s3_client(public=True)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        clients = list(pool.map(lambda _: ask(), range(4)))
+
+    assert len({id(client) for client in clients}) == 1
 
 
 # --- The public endpoint ------------------------------------------------------------
@@ -174,9 +191,9 @@ def public_host(settings, seaweed: SeaweedS3) -> Iterator[str]:
     public = seaweed.endpoint_url.replace("127.0.0.1", "localhost")
     assert public != settings.AWS_S3_ENDPOINT_URL
     settings.AWS_S3_PUBLIC_ENDPOINT_URL = public
-    s3_client.cache_clear()
+    s3_client_reset()
     yield urlsplit(public).netloc
-    s3_client.cache_clear()
+    s3_client_reset()
 
 
 def _fetch(url: str, first: int, last: int) -> requests.Response:
