@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 QUALITY_HEIGHTS: dict[str, int] = {"120p": 120, "360p": 360, "720p": 720, "1080p": 1080}
 
@@ -254,6 +256,40 @@ class ProcessingStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.film_id} v{self.source_version} {self.step}"
+
+
+class SourceUploadQuerySet(models.QuerySet["SourceUpload"]):
+    def _cutoff(self) -> datetime:
+        return timezone.now() - timedelta(seconds=settings.UPLOAD_ABANDON_AFTER)
+
+    def abandoned(self) -> SourceUploadQuerySet:
+        """Begun more than UPLOAD_ABANDON_AFTER ago: S3 drops their parts by that age."""
+        return self.filter(created_at__lte=self._cutoff())
+
+    def in_progress(self) -> SourceUploadQuerySet:
+        return self.filter(created_at__gt=self._cutoff())
+
+
+class SourceUpload(models.Model):
+    """A direct upload of a source that staff began (content_app.uploads.multipart): what it
+    is for, so every later request must name this key and come from this user. Kept in the
+    database, not the cache, so an upload of hours survives Redis being emptied."""
+
+    upload_id = models.CharField(max_length=1024, unique=True)  # S3's, opaque
+    key = models.CharField(max_length=500)
+    size = models.PositiveBigIntegerField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # None: begun on the add page; the film is saved with the form, under `film_uuid`.
+    film = models.ForeignKey(
+        Film, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    film_uuid = models.UUIDField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = SourceUploadQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class Subtitle(models.Model):

@@ -18,7 +18,13 @@ from django.utils import timezone
 from rq.job import JobStatus
 
 from content_app.media import objects
-from content_app.models import Film, ProcessingState, Rendition, RenditionStatus
+from content_app.models import (
+    Film,
+    ProcessingState,
+    Rendition,
+    RenditionStatus,
+    SourceUpload,
+)
 from content_app.pipeline.failures import step_label
 from content_app.pipeline.images import images_requeue_lost
 from content_app.pipeline.queue import (
@@ -66,6 +72,7 @@ def _sources_never_started() -> list[str]:
 
 def _stale_uploads() -> list[str]:
     aborted = objects.abort_incomplete_uploads(prefix="films/", older_than=_stale_upload())
+    SourceUpload.objects.abandoned().delete()
     return [f"aborted incomplete upload of {key}" for key in aborted]
 
 

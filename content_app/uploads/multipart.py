@@ -1,25 +1,24 @@
 """S3 multipart uploads begun by staff for a film's source, bound to who began them.
 
-What an upload is for (film, key, declared size, user) is kept in the cache under its
+What an upload is for (film, key, declared size, user) is a `SourceUpload` row under its
 upload id: every later call must name the same key and come from the same user, so a
-signature can only ever be made for that one upload.
+signature can only ever be made for that one upload. A row older than
+UPLOAD_ABANDON_AFTER no longer counts; the reconciler deletes it with its parts.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 
 from affea.errors import DomainError
 from affea.storage import s3_client
 from content_app.media import objects
-from content_app.models import Film, film_source_key
+from content_app.models import Film, SourceUpload, film_source_key
 from content_app.pipeline import film_processing_restart
 from content_app.pipeline.storage import STORAGE_ERRORS, StorageUnavailable
 from content_app.uploads.verify import check_extension, verify_upload
@@ -29,25 +28,11 @@ class UploadRefused(DomainError):
     default_message = "This upload is not known (it expired or was begun by someone else)."
 
 
-@dataclass(frozen=True)
-class UploadRecord:
-    upload_id: str
-    key: str
-    size: int
-    user_id: int
-    film_uuid: str
-    film_id: int | None  # None: begun on the add page, the film is saved with the form
-
-
-def _cache_key(upload_id: str) -> str:
-    return f"affea:upload:{upload_id}"
-
-
 def _bucket() -> str:
     return settings.AWS_STORAGE_BUCKET_NAME
 
 
-def upload_begin(*, film: Film | None, filename: str, size: int, user_id: int) -> UploadRecord:
+def upload_begin(*, film: Film | None, filename: str, size: int, user_id: int) -> SourceUpload:
     """Start a multipart upload under a generated key for `film` (or a film not saved yet)."""
     if size <= 0:
         raise DomainError("The file is empty (0 bytes).")
@@ -60,29 +45,30 @@ def upload_begin(*, film: Film | None, filename: str, size: int, user_id: int) -
         )
     except STORAGE_ERRORS as exc:
         raise StorageUnavailable() from exc
-    record = UploadRecord(
+    return SourceUpload.objects.create(
         upload_id=created["UploadId"],
         key=key,
         size=size,
         user_id=user_id,
-        film_uuid=str(target.uuid),
-        film_id=film.pk if film else None,
+        film=film,
+        film_uuid=target.uuid,
     )
-    cache.set(_cache_key(record.upload_id), asdict(record), settings.UPLOAD_ABANDON_AFTER)
-    return record
 
 
-def upload_record(*, upload_id: str, key: str, user_id: int, film: Film | None) -> UploadRecord:
-    """The upload `upload_id` if it is `key`'s, was begun by this user for this film."""
-    data: dict[str, Any] | None = cache.get(_cache_key(upload_id))
-    record = UploadRecord(**data) if data else None
-    film_id = film.pk if film else None
-    if record is None or (record.key, record.user_id, record.film_id) != (key, user_id, film_id):
+def upload_record(*, upload_id: str, key: str, user_id: int, film: Film | None) -> SourceUpload:
+    """The upload `upload_id` if it is `key`'s, was begun by this user for this film, and
+    is not abandoned."""
+    record = (
+        SourceUpload.objects.in_progress()
+        .filter(upload_id=upload_id, key=key, user_id=user_id, film=film)
+        .first()
+    )
+    if record is None:
         raise UploadRefused()
     return record
 
 
-def part_url(*, record: UploadRecord, part_number: int) -> str:
+def part_url(*, record: SourceUpload, part_number: int) -> str:
     """A short-lived URL to PUT part `part_number` of this upload, for the browser."""
     if not 1 <= part_number <= 10_000:
         raise DomainError("Part numbers run from 1 to 10000.")
@@ -98,7 +84,7 @@ def part_url(*, record: UploadRecord, part_number: int) -> str:
     )
 
 
-def uploaded_parts(*, record: UploadRecord) -> list[dict[str, Any]]:
+def uploaded_parts(*, record: SourceUpload) -> list[dict[str, Any]]:
     """The parts S3 holds for this upload (number, ETag, size), so a browser can resume."""
     parts: list[dict[str, Any]] = []
     paginator = s3_client().get_paginator("list_parts")
@@ -115,7 +101,7 @@ def uploaded_parts(*, record: UploadRecord) -> list[dict[str, Any]]:
     return parts
 
 
-def upload_finish(*, record: UploadRecord) -> str:
+def upload_finish(*, record: SourceUpload) -> str:
     """Assemble the parts S3 holds, verify the object (deleted if refused); return its key.
 
     The parts list is S3's own, not the browser's, so nothing but what was uploaded counts.
@@ -134,7 +120,7 @@ def upload_finish(*, record: UploadRecord) -> str:
         )
     except STORAGE_ERRORS as exc:
         raise StorageUnavailable() from exc
-    cache.delete(_cache_key(record.upload_id))
+    SourceUpload.objects.filter(pk=record.pk).delete()
     try:
         verify_upload(key=record.key, size=record.size)
     except DomainError:
@@ -143,9 +129,9 @@ def upload_finish(*, record: UploadRecord) -> str:
     return record.key
 
 
-def upload_abort(*, record: UploadRecord) -> None:
+def upload_abort(*, record: SourceUpload) -> None:
     """Abort the upload: S3 drops its parts; nothing of it remains."""
-    cache.delete(_cache_key(record.upload_id))
+    SourceUpload.objects.filter(pk=record.pk).delete()
     try:
         s3_client().abort_multipart_upload(
             Bucket=_bucket(), Key=record.key, UploadId=record.upload_id
@@ -177,4 +163,4 @@ def upload_finish_for_new_film(*, token: str, user_id: int) -> tuple[str, str]:
     """
     upload_id, _, key = token.strip().partition(" ")
     record = upload_record(upload_id=upload_id, key=key, user_id=user_id, film=None)
-    return upload_finish(record=record), record.film_uuid
+    return upload_finish(record=record), str(record.film_uuid)

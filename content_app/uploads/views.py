@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404
 
 from affea.errors import DomainError
-from content_app.models import Film
+from content_app.models import Film, SourceUpload
 from content_app.uploads import multipart
 from content_app.uploads.status import film_status, films_with_renditions
 
@@ -47,7 +47,7 @@ def _refused(exc: DomainError) -> JsonResponse:
     return JsonResponse({"error": exc.message}, status=status)
 
 
-def _record(request: HttpRequest, film: Film | None, upload_id: str) -> multipart.UploadRecord:
+def _record(request: HttpRequest, film: Film | None, upload_id: str) -> SourceUpload:
     return multipart.upload_record(
         upload_id=upload_id,
         key=request.GET.get("key", ""),

@@ -10,7 +10,7 @@ import requests
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from content_app.models import Film, ProcessingState
+from content_app.models import Film, ProcessingState, SourceUpload
 from content_app.uploads.verify import NOT_VIDEO
 from tests.content.test_admin import INLINE_EMPTY
 
@@ -195,9 +195,27 @@ def test_reconciler_aborts_an_abandoned_direct_upload_after_the_setting(
     _send_parts(staff, film.pk, created, big_video, [1])
     pipeline.films_reconcile()
     assert _bucket_keys(seaweed, f"films/{film.uuid}/")[1] == [created["key"]]  # 24 h: kept
+    assert SourceUpload.objects.filter(upload_id=created["uploadId"]).exists()
     settings.UPLOAD_ABANDON_AFTER = 0
     assert f"aborted incomplete upload of {created['key']}" in pipeline.films_reconcile()
     assert _bucket_keys(seaweed, f"films/{film.uuid}/") == ([], [])
+    assert not SourceUpload.objects.exists()
+    sign = f"{_base(film.pk)}/{created['uploadId']}/2?key={created['key']}"
+    assert staff.get(sign).status_code == 404
+
+
+def test_an_upload_carries_on_after_redis_is_emptied(staff, seaweed, big_video, redis_connection):
+    # An upload of a festival master takes hours: Redis restarted empty meanwhile (the
+    # cache, the queues) must not make its next parts unknown.
+    film = Film.objects.create(title="Long haul", slug="long-haul")
+    created = _begin(staff, film.pk, "film.mp4", len(big_video)).json()
+    _send_parts(staff, film.pk, created, big_video, [1])
+    redis_connection.flushdb()  # the cache and the queues live there
+    _send_parts(staff, film.pk, created, big_video, [2])
+    done = staff.post(f"{_base(film.pk)}/{created['uploadId']}/complete?key={created['key']}")
+    assert done.status_code == 200, done.content
+    film.refresh_from_db()
+    assert film.source.name == created["key"]
 
 
 def test_seaweedfs_bucket_has_the_incomplete_upload_lifecycle_rule(seaweed):
