@@ -10,12 +10,23 @@ from __future__ import annotations
 import logging
 
 from django.db import DatabaseError, IntegrityError
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from content_app.models import Film, ProcessingStep
 
 logger = logging.getLogger(__name__)
+
+
+def _rows(film_id: int, version: int, step: str) -> QuerySet[ProcessingStep]:
+    return ProcessingStep.objects.filter(film_id=film_id, source_version=version, step=step)
+
+
+def _update(*, film_id: int, version: int, step: str, what: str, **fields: object) -> None:
+    try:
+        _rows(film_id, version, step).update(**fields)
+    except DatabaseError:
+        logger.warning("film %s: could not record %s for %s", film_id, what, step)
 
 
 def step_started(*, film_id: int, version: int, step: str) -> None:
@@ -26,9 +37,8 @@ def step_started(*, film_id: int, version: int, step: str) -> None:
         "finished_at": None,
         "error": "",
     }
-    rows = ProcessingStep.objects.filter(film_id=film_id, source_version=version, step=step)
     try:
-        if rows.update(**fields):
+        if _rows(film_id, version, step).update(**fields):
             return
         if not Film.objects.filter(pk=film_id, source_version=version).exists():
             return  # replaced or deleted: the step will do nothing either
@@ -41,7 +51,7 @@ def step_started(*, film_id: int, version: int, step: str) -> None:
         )
     except IntegrityError:
         # Created meanwhile (a second worker on a re-enqueued step), or the film deleted.
-        rows.update(**fields)
+        _update(film_id=film_id, version=version, step=step, what="the start", **fields)
     except DatabaseError:
         logger.warning("film %s: could not record %s starting", film_id, step)
 
@@ -49,21 +59,13 @@ def step_started(*, film_id: int, version: int, step: str) -> None:
 def step_ended(*, film_id: int, version: int, step: str, error: str | None = None) -> None:
     """Record the attempt's end: done, or failed with `error` (None keeps what the step said
     of itself, e.g. the ladder falling back to one job per rung)."""
-    rows = ProcessingStep.objects.filter(film_id=film_id, source_version=version, step=step)
     fields: dict[str, object] = {"finished_at": timezone.now()}
     if error is not None:
         fields["error"] = error[:2000]
-    try:
-        rows.update(**fields)
-    except DatabaseError:
-        logger.warning("film %s: could not record %s ending", film_id, step)
+    _update(film_id=film_id, version=version, step=step, what="the end", **fields)
 
 
 def step_note(*, film_id: int, version: int, step: str, note: str) -> None:
     """Record what the attempt says of itself: the retry that comes after a passing failure,
     the ladder falling back to one job per rung."""
-    rows = ProcessingStep.objects.filter(film_id=film_id, source_version=version, step=step)
-    try:
-        rows.update(error=note[:2000])
-    except DatabaseError:
-        logger.warning("film %s: could not record %r for %s", film_id, note, step)
+    _update(film_id=film_id, version=version, step=step, what=repr(note), error=note[:2000])
