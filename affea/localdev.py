@@ -35,6 +35,20 @@ _WEED_PORT_FLAGS = (
 )
 
 
+# Debian's Chromium, as the browser tests and bench/upload.py drive it (headless, by
+# Playwright; never a browser Playwright downloads).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
 def free_port() -> int:
     """Return a TCP port on loopback that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -48,6 +48,8 @@ sys.path.insert(0, str(ROOT))
 from _proc import gunicorn_worker_pid, status_kb  # noqa: E402
 
 from affea.localdev import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_FLAGS,
     free_port,
     port_open,
     start_redis,
@@ -58,16 +60,6 @@ from affea.localdev import (  # noqa: E402
 RATIO_GOAL = 0.8
 EMAIL, PASSWORD = "bench@affea.local", "bench-password-123"
 MIB = 1024 * 1024
-# As tests/content/browser.py launches Chromium.
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OFFLINE_SECONDS = 3
 _SIGN = re.compile(r"/upload/s3/multipart/[^/?]+/\d+\?")
 

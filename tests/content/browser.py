@@ -13,17 +13,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from affea.localdev import SeaweedS3, configure_bucket_cors
+from affea.localdev import CHROMIUM, CHROMIUM_FLAGS, SeaweedS3, configure_bucket_cors
 
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
 OUTPUT = Path(os.environ.get("AFFEA_BROWSER_OUTPUT") or settings.BASE_DIR / "var" / "browser-tests")
 AXE = settings.BASE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 PHONE, DESKTOP = {"width": 375, "height": 812}, {"width": 1440, "height": 900}
@@ -42,7 +33,7 @@ def browser() -> Iterator[Any]:
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS, headless=True
+            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
         )
         yield chromium
         chromium.close()

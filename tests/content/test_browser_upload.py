@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
-from affea.localdev import SeaweedS3
+from affea.localdev import CHROMIUM, SeaweedS3
 from content_app.models import Film, ProcessingState
 from content_app.uploads import multipart
 
@@ -32,7 +32,7 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="no Debian chromium"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Debian chromium"),
 ]
 MIB = 1024 * 1024
 SMALL_PART, BIG_PART = 5 * MIB, 16 * MIB
