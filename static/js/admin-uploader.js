@@ -98,7 +98,7 @@ function start(root) {
     endpoint,
     shouldUseMultipart: true,
     // Parts in flight at once (sign requests included). Two keep the link busy while the
-    // next part is signed; more were slower on a 2-core machine (bench/upload.py).
+    // next part is signed; more were no faster on a 2-core machine (bench/upload.py).
     limit: 2,
     getChunkSize: () => partSize,
     uploadPartBytes: pacedUploadPartBytes(),
@@ -121,8 +121,9 @@ function start(root) {
       localStorage.setItem(resumeKey(endpoint, current), JSON.stringify(current.s3Multipart));
     }
   });
-  // A dropped connection fails the part in flight: retry once the browser is back online
-  // (the retry lists the parts S3 already holds and sends only the rest).
+  // A connection down longer than Uppy's own retries (about 9 s) fails the upload: retry
+  // once the browser is back online (the retry lists the parts S3 already holds and sends
+  // only the rest).
   uppy.on("upload-error", (file) => {
     const why = refused;
     refused = null;

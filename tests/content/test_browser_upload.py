@@ -118,12 +118,16 @@ class PartTraffic:
         return f"PUTs {self.put}, finished {self.done}, failed {self.failed}"
 
 
-def _open_film_page(tab: Any, live_server: Any, staff: Any, film: Film, link: dict) -> Any:
-    """Sign in as `staff`, open the film's change page; return its CDP session (throttled)."""
+def _sign_in(tab: Any, live_server: Any, staff: Any) -> None:
     tab.goto(live_server.url + reverse("admin:login"))
     tab.fill("#id_username", staff.email)
     tab.fill("#id_password", "pw")
     tab.click("input[type=submit]")
+
+
+def _open_film_page(tab: Any, live_server: Any, staff: Any, film: Film, link: dict) -> Any:
+    """Sign in as `staff`, open the film's change page; return its CDP session (throttled)."""
+    _sign_in(tab, live_server, staff)
     tab.goto(live_server.url + reverse("admin:content_app_film_change", args=[film.pk]))
     cdp = tab.context.new_cdp_session(tab)
     cdp.send("Network.enable")
@@ -323,10 +327,7 @@ def test_a_film_added_with_a_direct_upload_is_saved_with_that_source_and_gets_re
 ):
     settings.UPLOAD_PART_SIZE = SMALL_PART
     staff = django_user_model.objects.create_superuser(email="n@example.com", password="pw")
-    page.goto(live_server.url + reverse("admin:login"))
-    page.fill("#id_username", staff.email)
-    page.fill("#id_password", "pw")
-    page.click("input[type=submit]")
+    _sign_in(page, live_server, staff)
     page.goto(live_server.url + reverse("admin:content_app_film_add"))
     page.set_input_files(FILE_INPUT, str(small_source))
     page.click(UPLOAD_BUTTON)
