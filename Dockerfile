@@ -1,10 +1,15 @@
 # Affea: one image for web, worker and scheduler (entrypoint.sh picks the role).
 
-# Browser libraries pinned in package-lock.json (hls.js), served from our static files.
+# Browser libraries pinned in package-lock.json (the player, the admin's uploader), bundled
+# into our static files by the same script `make install` runs.
 FROM node:20-bookworm-slim AS assets
 WORKDIR /build
 COPY package.json package-lock.json ./
+# Dev dependencies too: esbuild bundles; only the bundles leave this stage.
 RUN npm ci --no-audit --no-fund --loglevel=error
+COPY scripts/build-assets.sh scripts/
+COPY static/js/admin-uploader.js static/js/
+RUN scripts/build-assets.sh
 
 FROM python:3.11-slim-bookworm
 
@@ -29,10 +34,7 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
 COPY --chown=affea:affea . .
-COPY --from=assets --chown=affea:affea \
-    /build/node_modules/hls.js/dist/hls.min.js \
-    /build/node_modules/hls.js/dist/hls.min.js.map \
-    static/vendor/hls.js/
+COPY --from=assets --chown=affea:affea /build/static/vendor/ static/vendor/
 
 # Collect static files at build time with throwaway production-shaped values: the
 # image must never need the real secrets to build.

@@ -13,29 +13,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
-# The player's parts (media-chrome's controls, hls-video-element over hls.js) are pinned
-# in package.json/package-lock.json and bundled by esbuild into one file of our own static
-# files: no CDN. axe-core (a dev dependency) is read from node_modules by the browser tests.
-PLAYER_JS := static/vendor/player/media.js
-$(PLAYER_JS): package.json package-lock.json
+# Browser libraries, pinned in package.json/package-lock.json, bundled into our static files
+# by scripts/build-assets.sh (the Dockerfile runs the same script): the player and the
+# admin's direct uploader. axe-core (a dev dependency) is read from node_modules by the
+# browser tests. npm ci runs again only when the pins change.
+NODE_MODULES := node_modules/.package-lock.json
+$(NODE_MODULES): package.json package-lock.json
 	@scripts/ensure-system.sh npm
 	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p $(dir $(PLAYER_JS))
-	printf 'import "media-chrome";\nimport "media-chrome/menu";\nimport "hls-video-element";\n' \
-	  | node_modules/.bin/esbuild --bundle --minify --format=iife --target=es2020 \
-	      --log-level=warning --outfile=$(PLAYER_JS)
+	@touch $@
 
-# The admin's direct uploader (Uppy: core, dashboard, aws-s3 multipart), pinned the same
-# way; esbuild writes uploader.css beside it from the CSS the entry imports.
-UPLOADER_JS := static/vendor/uploader/uploader.js
-$(UPLOADER_JS): package.json package-lock.json static/js/admin-uploader.js
-	@scripts/ensure-system.sh npm
-	@test -d node_modules/@uppy/core || npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p $(dir $(UPLOADER_JS))
-	node_modules/.bin/esbuild static/js/admin-uploader.js --bundle --minify --format=iife \
-	  --target=es2020 --log-level=warning --outfile=$(UPLOADER_JS)
+ASSETS := static/vendor/player/media.js static/vendor/uploader/uploader.js
+$(ASSETS) &: $(NODE_MODULES) static/js/admin-uploader.js scripts/build-assets.sh
+	scripts/build-assets.sh
 
-install: $(STAMP) $(PLAYER_JS) $(UPLOADER_JS)
+install: $(STAMP) $(ASSETS)
 
 run: install
 	@scripts/ensure-system.sh ffmpeg ffprobe:ffmpeg

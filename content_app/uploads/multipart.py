@@ -23,6 +23,11 @@ from content_app.pipeline import film_processing_restart
 from content_app.pipeline.storage import STORAGE_ERRORS, StorageUnavailable
 from content_app.uploads.verify import check_extension, verify_upload
 
+# S3's limits: parts are numbered 1 to 10,000 (Uppy makes parts larger for a file that
+# would need more) and an object holds at most 5 TiB.
+MAX_PARTS = 10_000
+MAX_OBJECT_SIZE = 5 * 1024**4
+
 
 class UploadRefused(DomainError):
     default_message = "This upload is not known (it expired or was begun by someone else)."
@@ -36,6 +41,8 @@ def upload_begin(*, film: Film | None, filename: str, size: int, user_id: int) -
     """Start a multipart upload under a generated key for `film` (or a film not saved yet)."""
     if size <= 0:
         raise DomainError("The file is empty (0 bytes).")
+    if size > MAX_OBJECT_SIZE:
+        raise DomainError("The file is larger than 5 TiB, the most storage holds in one object.")
     check_extension(filename)
     target = film or Film(uuid=uuid.uuid4())
     key = film_source_key(target, filename)
@@ -70,8 +77,8 @@ def upload_record(*, upload_id: str, key: str, user_id: int, film: Film | None) 
 
 def part_url(*, record: SourceUpload, part_number: int) -> str:
     """A short-lived URL to PUT part `part_number` of this upload, for the browser."""
-    if not 1 <= part_number <= 10_000:
-        raise DomainError("Part numbers run from 1 to 10000.")
+    if not 1 <= part_number <= MAX_PARTS:
+        raise DomainError(f"Part numbers run from 1 to {MAX_PARTS}.")
     return s3_client(public=True).generate_presigned_url(
         "upload_part",
         Params={

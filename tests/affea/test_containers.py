@@ -119,12 +119,45 @@ def test_dockerfile_is_slim_non_root_with_ffmpeg_and_collected_static(dockerfile
     assert re.search(r"apt-get install .*\bffmpeg\b", dockerfile)
     assert "pip install -r requirements.txt" in dockerfile
     assert "collectstatic --noinput" in dockerfile
-    # The same vendored browser files `make install` provides (Makefile's HLS_JS).
-    assert "node_modules/hls.js/dist/hls.min.js " in dockerfile
-    assert "static/vendor/hls.js/" in dockerfile
+    bundles = "COPY --from=assets --chown=affea:affea /build/static/vendor/ static/vendor/"
+    assert bundles in dockerfile
     user = re.findall(r"^USER (\S+)", dockerfile, re.M)
     assert user
     assert user[-1] not in ("root", "0")
+
+
+def _assets_stage(dockerfile: str) -> list[str]:
+    stage = re.search(r"^FROM node\S* AS assets$(.*?)^FROM ", dockerfile, re.M | re.S)
+    assert stage, "the Dockerfile has no assets stage"
+    return [line for line in stage.group(1).splitlines() if line and not line.startswith("#")]
+
+
+def test_the_image_bundles_every_browser_file_the_pages_load(
+    dockerfile: str, tmp_path: Path
+) -> None:
+    """Run the assets stage's steps in a bare directory holding only what the stage copies
+    in, with this checkout's node_modules standing in for its `npm ci` of the same lock."""
+    stage = _assets_stage(dockerfile)
+    assert "RUN npm ci --no-audit --no-fund --loglevel=error" in stage
+    assert stage[-1] == "RUN scripts/build-assets.sh"
+    for line in stage:
+        if line.startswith("COPY "):
+            *sources, destination = line.split()[1:]
+            target = tmp_path / destination
+            for source in sources:
+                path = target / Path(source).name if destination.endswith("/") else target
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes((ROOT / source).read_bytes())
+                path.chmod((ROOT / source).stat().st_mode)
+    (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
+    subprocess.run(["scripts/build-assets.sh"], cwd=tmp_path, check=True, timeout=120)
+
+    loaded = set()
+    for page in [*ROOT.glob("templates/**/*.html"), *ROOT.glob("*_app/**/*.py")]:
+        loaded.update(re.findall(r"['\"]vendor/([\w./-]+\.(?:js|css))['\"]", page.read_text()))
+    assert {"player/media.js", "uploader/uploader.js", "uploader/uploader.css"} <= loaded
+    for name in loaded:
+        assert (tmp_path / "static/vendor" / name).stat().st_size > 1000, name
 
 
 def test_app_services_wait_for_healthy_dependencies(compose: dict[str, Any]) -> None:

@@ -115,6 +115,14 @@ def test_a_file_type_affea_does_not_accept_is_refused_before_any_byte(staff, sea
     assert _bucket_keys(seaweed, f"films/{film.uuid}/") == ([], [])
 
 
+def test_a_file_larger_than_storage_holds_is_refused_before_any_byte(staff, seaweed):
+    film = Film.objects.create(title="Huge", slug="huge")
+    refused = _begin(staff, film.pk, "film.mov", 5 * 1024**4 + 1)
+    assert refused.status_code == 400
+    assert "larger than 5 TiB" in refused.json()["error"]
+    assert _bucket_keys(seaweed, f"films/{film.uuid}/") == ([], [])
+
+
 def test_abort_leaves_no_parts(staff, seaweed, big_video):
     film = Film.objects.create(title="Gone", slug="gone")
     created = _begin(staff, film.pk, "film.mp4", len(big_video)).json()
