@@ -11,7 +11,9 @@ Prints, all measured in this one run (medians of BENCH_ROUNDS rounds, default 3)
   the first) and when the batch is `ready`, beside six single films one after another.
 
 Usage: .venv/bin/python bench/pipeline.py
-(BENCH_SECONDS=30 BENCH_ROUNDS=3 BENCH_BATCH=6 BENCH_SIZE=1920x1080 are the defaults)
+(BENCH_SECONDS=30 BENCH_ROUNDS=3 BENCH_BATCH=6 BENCH_SIZE=1920x1080 are the defaults;
+BENCH_MBPS=100 makes the source at that bitrate, as a camera or editing-suite master is,
+instead of CRF 20)
 It starts its own SeaweedFS, (re)creates the PostgreSQL database BENCH_DATABASE_URL
 (default postgres://postgres@127.0.0.1:5432/affea_bench) and runs a private redis-server,
 so no other worker can take its jobs.
@@ -40,6 +42,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 BATCH = int(os.environ.get("BENCH_BATCH", "6"))
 WIDTH, HEIGHT = (int(n) for n in os.environ.get("BENCH_SIZE", "1920x1080").split("x"))
 FPS = 24
+MBPS = os.environ.get("BENCH_MBPS", "")
 
 
 def _children_cpu() -> float:
@@ -176,7 +179,9 @@ def main() -> None:
             ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
              "-f", "lavfi", "-i", f"testsrc2=s={WIDTH}x{HEIGHT}:r={FPS}:d={SECONDS}",
              "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:d={SECONDS}",
-             "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+             "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+             *(["-b:v", f"{MBPS}M", "-minrate", f"{MBPS}M", "-maxrate", f"{MBPS}M",
+                "-bufsize", f"{MBPS}M"] if MBPS else ["-crf", "20"]),
              "-c:a", "aac", "-b:a", "128k", str(source)],
             check=True,
         )  # fmt: skip
@@ -302,7 +307,8 @@ def main() -> None:
             return _median([row[key] for row in rows])
 
         print()
-        print(f"source: {SECONDS:g} s {WIDTH}x{HEIGHT}@{FPS}, rungs: "
+        size_mb = source.stat().st_size / 1e6
+        print(f"source: {SECONDS:g} s {WIDTH}x{HEIGHT}@{FPS}, {size_mb:.0f} MB, rungs: "
               f"{', '.join(r.quality for r in rungs)}, one worker")  # fmt: skip
         columns = ["bare", "ready", "first", "ladder_cpu", "floor_cpu", "per_rung_cpu",
                    "pipeline_cpu"]  # fmt: skip

@@ -50,23 +50,30 @@ from content_app.pipeline.state import (
 )
 from content_app.pipeline.storage import film_prefix
 from content_app.pipeline.timeline import step_note
-from content_app.pipeline.workspaces import workspace_prefix
+from content_app.pipeline.workspaces import local_source, workspace_prefix
 
 logger = logging.getLogger(__name__)
 
 
 @contextmanager
-def _workspace(film: Film, step: str) -> Iterator[Path]:
-    """Download the source into a private temp dir that is removed whatever happens."""
+def _workspace(film: Film, step: str) -> Iterator[tuple[Path, Path]]:
+    """Give (a local copy of the source, a private temp dir for outputs removed whatever
+    happens)."""
     # Named for this process, so a worker can tell the leftovers of a killed step.
     with tempfile.TemporaryDirectory(prefix=workspace_prefix(film.pk, step)) as directory:
+        key = film.source.name or ""
         # Only a video extension reaches FFmpeg: some demuxers (HLS playlists) are chosen
         # by extension and would follow references to other local files.
-        suffix = Path(film.source.name or "").suffix.lower().lstrip(".")
-        source = Path(directory) / f"source.{suffix if suffix in VIDEO_EXTENSIONS else 'bin'}"
-        objects.download(film.source.name or "", source)
-        (Path(directory) / "out").mkdir()
-        yield source
+        suffix = Path(key).suffix.lower().lstrip(".")
+        source = local_source(
+            film_id=film.pk,
+            key=key,
+            name=f"source.{suffix if suffix in VIDEO_EXTENSIONS else 'bin'}",
+            download=lambda path: objects.download(key, path),
+        )
+        out = Path(directory) / "out"
+        out.mkdir()
+        yield source, out
 
 
 def film_probe(*, film_id: int, version: int) -> None:
@@ -82,7 +89,7 @@ def _probe(film_id: int, version: int) -> None:
     Film.objects.filter(pk=film_id, source_version=version).update(
         processing_state=ProcessingState.PROCESSING
     )
-    with _workspace(film, STEP_PROBE) as source:
+    with _workspace(film, STEP_PROBE) as (source, _):
         info = probe(source)
     rungs = ladder_for(info.width, info.height)
     with transaction.atomic():
@@ -189,8 +196,8 @@ def _renditions(film_id: int, version: int, qualities: list[str], *, step: str) 
     )
     token = secrets.token_hex(6)
     try:
-        with _workspace(film, step) as source:
-            outputs = [(rung, source.parent / "out" / rung.quality) for rung in rungs]
+        with _workspace(film, step) as (source, workspace):
+            outputs = [(rung, workspace / rung.quality) for rung in rungs]
             for _, directory in outputs:
                 directory.mkdir()
             # Films probed before the probe was stored are probed again, here.
@@ -303,8 +310,7 @@ def _images(film_id: int, version: int) -> None:
         "thumbnail": f"{film_prefix(film)}{generated_image_marker(version)}thumbnail-{token}.jpg",
         "poster": f"{film_prefix(film)}{generated_image_marker(version)}poster-{token}.jpg",
     }
-    with _workspace(film, STEP_IMAGES) as source:
-        out = source.parent / "out"
+    with _workspace(film, STEP_IMAGES) as (source, out):
         _grab_frame(source, out, film)
         for name, key in keys.items():
             objects.upload(out / f"{name}.jpg", key)

@@ -4,7 +4,8 @@ RQ alone restarts a dead scheduler and notices a dead sibling's job only at main
 every 10 minutes, and keeps a running job's registry entry a minute past its last
 heartbeat. This worker does maintenance every few seconds, checks its scheduler during
 long jobs too, re-arms the reconciler (whose chain Redis may have lost), registers again
-if Redis forgot it (the health check reads that), removes temp dirs of killed steps, and
+if Redis forgot it (the health check reads that), removes temp dirs of killed steps and
+the source copy its steps share once unused (pipeline.workspaces), and
 on a warm stop (SIGTERM) puts the running step back at the head of its queue at once,
 instead of finishing it past the container's grace period or losing it, and outlives
 Redis dropping while a job ends (RQ's own worker quits then).
@@ -25,7 +26,11 @@ from rq.worker import WorkerStatus
 from rq.worker_registration import REDIS_WORKER_KEYS
 
 from content_app.pipeline.queue import ensure_reconciler_scheduled
-from content_app.pipeline.workspaces import workspaces_clean
+from content_app.pipeline.workspaces import (
+    keep_sources_for_this_process,
+    sources_expire,
+    workspaces_clean,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +44,7 @@ class PipelineWorker(Worker):
         kwargs.setdefault("job_monitoring_interval", settings.PIPELINE_JOB_HEARTBEAT_INTERVAL)
         super().__init__(*args, **kwargs)
         self._requeue_on_stop: str | None = None
+        keep_sources_for_this_process()
 
     @property
     def dequeue_timeout(self) -> int:
@@ -57,8 +63,14 @@ class PipelineWorker(Worker):
             logger.info("removed the temp dir of a killed step: %s", path)
         self._heal()
 
+    def teardown(self) -> None:
+        if not self.is_horse:
+            sources_expire(unused_for=0)  # a stopped worker's copy serves no one
+        super().teardown()
+
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
+        sources_expire()
         self._heal()
 
     def maintain_heartbeats(self, job: Job, execution: Any) -> None:

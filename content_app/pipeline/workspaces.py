@@ -1,4 +1,13 @@
-"""Temp dirs of steps: named for the process that owns them, removed once it is gone."""
+"""Temp dirs of steps: named for the process that owns them, removed once it is gone.
+
+A step's own dir (its outputs) belongs to the job process running it. The local copy of
+a source belongs to the worker: its steps run one after another in job processes it
+forks, so the next step of the same film (the probe, the lowest rung, the images, the
+ladder) reads the copy the previous one downloaded instead of downloading the source
+again (a festival master is gigabytes). A worker keeps one copy, replaced when a step
+needs another source and removed once unused for KEEP_SOURCE_SECONDS; source keys are
+unique per upload, so a copy is never stale.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +16,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 WORKSPACE_PREFIX = "affea-"
@@ -15,10 +25,63 @@ _OWNED = re.compile(rf"^{WORKSPACE_PREFIX}p(\d+)-\d+-")
 # one is surely stale. Other "affea-*" dirs (benchmarks, tests) are not ours to remove.
 _UNOWNED = re.compile(rf"^{WORKSPACE_PREFIX}\d+-")
 _UNOWNED_STALE_SECONDS = 6 * 3600
+KEEP_SOURCE_SECONDS = 120
+_KEY_FILE = "key"
+# The worker whose job processes share a source copy; unset outside a worker (a burst
+# worker running jobs in its own process keeps the copy itself).
+_keeper: int | None = None
 
 
 def workspace_prefix(film_id: int, step: str) -> str:
     return f"{WORKSPACE_PREFIX}p{os.getpid()}-{film_id}-{step}-"
+
+
+def keep_sources_for_this_process() -> None:
+    """Called by a worker before it forks job processes: they keep sources in its name."""
+    global _keeper
+    _keeper = os.getpid()
+
+
+def _kept_dirs(base: Path) -> list[Path]:
+    return list(base.glob(f"{WORKSPACE_PREFIX}p{_keeper or os.getpid()}-*-source-*"))
+
+
+def local_source(*, film_id: int, key: str, name: str, download: Callable[[Path], None]) -> Path:
+    """The path of a local copy of source object `key` (file `name`), downloaded with
+    `download(path)` unless this worker holds it already."""
+    base = Path(tempfile.gettempdir())
+    for directory in _kept_dirs(base):
+        marker = directory / _KEY_FILE
+        if marker.is_file() and marker.read_text() == key and (directory / name).is_file():
+            marker.touch()  # used: kept a while longer
+            return directory / name
+        shutil.rmtree(directory, ignore_errors=True)
+    prefix = f"{WORKSPACE_PREFIX}p{_keeper or os.getpid()}-{film_id}-source-"
+    directory = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+    # Marked only once whole: a copy cut off by a killed step is downloaded again.
+    partial = directory / "downloading"
+    try:
+        download(partial)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)  # a failed download takes no disk
+        raise
+    partial.rename(directory / name)
+    (directory / _KEY_FILE).write_text(key)
+    return directory / name
+
+
+def sources_expire(
+    *, unused_for: float = KEEP_SOURCE_SECONDS, root: Path | None = None
+) -> list[Path]:
+    """Remove this worker's source copy once unused for `unused_for` seconds (0: now)."""
+    removed: list[Path] = []
+    for directory in _kept_dirs(root or Path(tempfile.gettempdir())):
+        marker = directory / _KEY_FILE
+        used = marker.stat().st_mtime if marker.exists() else directory.stat().st_mtime
+        if time.time() - used >= unused_for:
+            shutil.rmtree(directory, ignore_errors=True)
+            removed.append(directory)
+    return removed
 
 
 def _alive(pid: int) -> bool:

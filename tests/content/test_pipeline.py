@@ -59,6 +59,24 @@ def test_new_film_becomes_ready_with_ladder_thumbnail_and_poster(make_video, upl
     assert film.poster_generated
 
 
+def test_a_films_steps_download_its_source_once(make_video, upload, run_jobs, monkeypatch):
+    downloads: list[str] = []
+    download = objects.download
+
+    def counted(key, dest):
+        downloads.append(key)
+        download(key, dest)
+
+    monkeypatch.setattr(objects, "download", counted)
+    film = Film.objects.create(
+        title="Once", slug="once", source=upload(make_video(width=640, height=360))
+    )
+    run_jobs()  # probe, 120p, the ladder (360p) and the images
+    film.refresh_from_db()
+    assert film.processing_state == ProcessingState.READY
+    assert downloads == [film.source.name]
+
+
 def test_storage_keys_are_generated_under_the_film_prefix(make_video, upload, run_jobs):
     film = Film.objects.create(
         title="Keys", slug="keys", source=upload(make_video(), name="My Holiday.mp4")

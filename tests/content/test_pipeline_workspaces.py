@@ -1,11 +1,23 @@
-"""Temp dirs of killed steps are removed; those of steps still running are kept."""
+"""Temp dirs of killed steps are removed, those of steps still running kept; a worker's
+steps share one local copy of a source."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
+import time
+from pathlib import Path
 
-from content_app.pipeline.workspaces import workspace_prefix, workspaces_clean
+import pytest
+
+from content_app.pipeline.workspaces import (
+    KEEP_SOURCE_SECONDS,
+    local_source,
+    sources_expire,
+    workspace_prefix,
+    workspaces_clean,
+)
 
 
 def test_temp_dir_of_a_dead_process_is_removed_and_a_live_ones_kept(tmp_path):
@@ -23,3 +35,76 @@ def test_temp_dir_of_a_dead_process_is_removed_and_a_live_ones_kept(tmp_path):
     assert not orphan.exists()
     assert mine.exists()
     assert mine.name.startswith(f"affea-p{os.getpid()}-7-720p-")
+
+
+@pytest.fixture
+def temp_root(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+def _downloader(data: bytes, calls: list[Path]):
+    def download(path: Path) -> None:
+        calls.append(path)
+        path.write_bytes(data)
+
+    return download
+
+
+def test_the_steps_of_a_source_share_one_download(temp_root):
+    calls: list[Path] = []
+    first = local_source(film_id=3, key="films/a/source-1.mp4", name="source.mp4",
+                         download=_downloader(b"film", calls))  # fmt: skip
+    again = local_source(film_id=3, key="films/a/source-1.mp4", name="source.mp4",
+                         download=_downloader(b"other", calls))  # fmt: skip
+    assert again == first
+    assert first.read_bytes() == b"film"
+    assert len(calls) == 1
+    assert first.parent.name.startswith(f"affea-p{os.getpid()}-3-source-")
+
+
+def test_another_source_replaces_the_copy_kept(temp_root):
+    calls: list[Path] = []
+    old = local_source(film_id=3, key="films/a/source-1.mp4", name="source.mp4",
+                       download=_downloader(b"old", calls))  # fmt: skip
+    new = local_source(film_id=4, key="films/b/source-2.mov", name="source.mov",
+                       download=_downloader(b"new", calls))  # fmt: skip
+    assert new.read_bytes() == b"new"
+    assert not old.parent.exists()
+    assert [p.name for p in temp_root.iterdir()] == [new.parent.name]
+
+
+def test_a_copy_cut_off_while_downloading_is_downloaded_again(temp_root):
+    def broken(path: Path) -> None:
+        path.write_bytes(b"half")
+        raise ConnectionError("storage went away")
+
+    with pytest.raises(ConnectionError):
+        local_source(film_id=3, key="films/a/source-1.mp4", name="source.mp4", download=broken)
+    assert list(temp_root.iterdir()) == []  # the half copy takes no disk
+    calls: list[Path] = []
+    copy = local_source(film_id=3, key="films/a/source-1.mp4", name="source.mp4",
+                        download=_downloader(b"whole", calls))  # fmt: skip
+    assert copy.read_bytes() == b"whole"
+    assert len(calls) == 1
+    assert len(list(temp_root.iterdir())) == 1
+
+
+def test_a_copy_unused_for_a_while_is_removed_and_a_recent_one_kept(temp_root):
+    calls: list[Path] = []
+    copy = local_source(film_id=3, key="films/a/source-1.mp4", name="source.mp4",
+                        download=_downloader(b"film", calls))  # fmt: skip
+    assert sources_expire() == []
+    past = time.time() - KEEP_SOURCE_SECONDS - 1
+    os.utime(copy.parent / "key", (past, past))
+    assert sources_expire() == [copy.parent]
+    assert not copy.parent.exists()
+
+
+def test_the_copy_of_a_dead_worker_is_removed(temp_root):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    kept = temp_root / f"affea-p{dead.pid}-3-source-abc"
+    kept.mkdir()
+    (kept / "source.mp4").write_bytes(b"x")
+    assert workspaces_clean() == [kept]
