@@ -43,33 +43,37 @@ def temp_root(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _downloader(data: bytes, calls: list[Path]):
+SOURCE = "films/a/source-1.mp4"
+
+
+def _copy(data: bytes, calls: list[str], *, key: str = SOURCE, film_id: int = 3) -> Path:
+    """The local copy of `key`, downloading `data` (counted in `calls`) if needed."""
+
     def download(path: Path) -> None:
-        calls.append(path)
+        calls.append(key)
         path.write_bytes(data)
 
-    return download
+    return local_source(
+        film_id=film_id, key=key, name=f"source{Path(key).suffix}", download=download
+    )
 
 
 def test_the_steps_of_a_source_share_one_download(temp_root):
-    calls: list[Path] = []
-    first = local_source(film_id=3, key="films/a/source-1.mp4", name="source.mp4",
-                         download=_downloader(b"film", calls))  # fmt: skip
-    again = local_source(film_id=3, key="films/a/source-1.mp4", name="source.mp4",
-                         download=_downloader(b"other", calls))  # fmt: skip
+    calls: list[str] = []
+    first = _copy(b"film", calls)
+    again = _copy(b"other", calls)
     assert again == first
     assert first.read_bytes() == b"film"
-    assert len(calls) == 1
+    assert calls == [SOURCE]
     assert first.parent.name.startswith(f"affea-p{os.getpid()}-3-source-")
 
 
 def test_another_source_replaces_the_copy_kept(temp_root):
-    calls: list[Path] = []
-    old = local_source(film_id=3, key="films/a/source-1.mp4", name="source.mp4",
-                       download=_downloader(b"old", calls))  # fmt: skip
-    new = local_source(film_id=4, key="films/b/source-2.mov", name="source.mov",
-                       download=_downloader(b"new", calls))  # fmt: skip
+    calls: list[str] = []
+    old = _copy(b"old", calls)
+    new = _copy(b"new", calls, key="films/b/source-2.mov", film_id=4)
     assert new.read_bytes() == b"new"
+    assert new.name == "source.mov"
     assert not old.parent.exists()
     assert [p.name for p in temp_root.iterdir()] == [new.parent.name]
 
@@ -80,20 +84,17 @@ def test_a_copy_cut_off_while_downloading_is_downloaded_again(temp_root):
         raise ConnectionError("storage went away")
 
     with pytest.raises(ConnectionError):
-        local_source(film_id=3, key="films/a/source-1.mp4", name="source.mp4", download=broken)
+        local_source(film_id=3, key=SOURCE, name="source.mp4", download=broken)
     assert list(temp_root.iterdir()) == []  # the half copy takes no disk
-    calls: list[Path] = []
-    copy = local_source(film_id=3, key="films/a/source-1.mp4", name="source.mp4",
-                        download=_downloader(b"whole", calls))  # fmt: skip
+    calls: list[str] = []
+    copy = _copy(b"whole", calls)
     assert copy.read_bytes() == b"whole"
-    assert len(calls) == 1
+    assert calls == [SOURCE]
     assert len(list(temp_root.iterdir())) == 1
 
 
 def test_a_copy_unused_for_a_while_is_removed_and_a_recent_one_kept(temp_root):
-    calls: list[Path] = []
-    copy = local_source(film_id=3, key="films/a/source-1.mp4", name="source.mp4",
-                        download=_downloader(b"film", calls))  # fmt: skip
+    copy = _copy(b"film", [])
     assert sources_expire() == []
     past = time.time() - KEEP_SOURCE_SECONDS - 1
     os.utime(copy.parent / "key", (past, past))
