@@ -60,17 +60,19 @@ def _workspace(film: Film, step: str) -> Iterator[tuple[Path, Path]]:
     """Give (a local copy of the source, a private temp dir for outputs removed whatever
     happens)."""
     # Named for this process, so a worker can tell the leftovers of a killed step.
-    with tempfile.TemporaryDirectory(prefix=workspace_prefix(film.pk, step)) as directory:
-        key = film.source.name or ""
-        # Only a video extension reaches FFmpeg: some demuxers (HLS playlists) are chosen
-        # by extension and would follow references to other local files.
-        suffix = Path(key).suffix.lower().lstrip(".")
-        source = local_source(
+    key = film.source.name or ""
+    # Only a video extension reaches FFmpeg: some demuxers (HLS playlists) are chosen
+    # by extension and would follow references to other local files.
+    suffix = Path(key).suffix.lower().lstrip(".")
+    with (
+        tempfile.TemporaryDirectory(prefix=workspace_prefix(film.pk, step)) as directory,
+        local_source(
             film_id=film.pk,
             key=key,
             name=f"source.{suffix if suffix in VIDEO_EXTENSIONS else 'bin'}",
             download=lambda path: objects.download(key, path),
-        )
+        ) as source,
+    ):
         out = Path(directory) / "out"
         out.mkdir()
         yield source, out

@@ -5,7 +5,7 @@ a source belongs to the worker: its steps run one after another in job processes
 forks, so the next step of the same film (the probe, the lowest rung, the images, the
 ladder) reads the copy the previous one downloaded instead of downloading the source
 again (a festival master is gigabytes). A worker keeps one copy, replaced when a step
-needs another source and removed once unused for KEEP_SOURCE_SECONDS; source keys are
+needs another source and removed once no step has used it for KEEP_SOURCE_SECONDS; source keys are
 unique per upload, so a copy is never stale.
 """
 
@@ -16,7 +16,8 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 WORKSPACE_PREFIX = "affea-"
@@ -46,16 +47,33 @@ def _kept_dirs(base: Path) -> list[Path]:
     return list(base.glob(f"{WORKSPACE_PREFIX}p{_keeper or os.getpid()}-*-source-*"))
 
 
-def local_source(*, film_id: int, key: str, name: str, download: Callable[[Path], None]) -> Path:
-    """The path of a local copy of source object `key` (file `name`), downloaded with
-    `download(path)` unless this worker holds it already."""
+@contextmanager
+def local_source(
+    *, film_id: int, key: str, name: str, download: Callable[[Path], None]
+) -> Iterator[Path]:
+    """Give the path of a local copy of source object `key` (file `name`), downloaded with
+    `download(path)` unless this worker holds it already; kept for the next step."""
     base = Path(tempfile.gettempdir())
+    copy = _kept_copy(base, key, name) or _download_copy(base, film_id, key, name, download)
+    try:
+        yield copy
+    finally:
+        # Unused from now on: a long step (a feature's ladder) does not make it look idle.
+        (copy.parent / _KEY_FILE).touch()
+
+
+def _kept_copy(base: Path, key: str, name: str) -> Path | None:
     for directory in _kept_dirs(base):
         marker = directory / _KEY_FILE
         if marker.is_file() and marker.read_text() == key and (directory / name).is_file():
-            marker.touch()  # used: kept a while longer
             return directory / name
-        shutil.rmtree(directory, ignore_errors=True)
+        shutil.rmtree(directory, ignore_errors=True)  # one copy at most: another source's
+    return None
+
+
+def _download_copy(
+    base: Path, film_id: int, key: str, name: str, download: Callable[[Path], None]
+) -> Path:
     prefix = f"{WORKSPACE_PREFIX}p{_keeper or os.getpid()}-{film_id}-source-"
     directory = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
     # Marked only once whole: a copy cut off by a killed step is downloaded again.

@@ -53,9 +53,10 @@ def _copy(data: bytes, calls: list[str], *, key: str = SOURCE, film_id: int = 3)
         calls.append(key)
         path.write_bytes(data)
 
-    return local_source(
+    with local_source(
         film_id=film_id, key=key, name=f"source{Path(key).suffix}", download=download
-    )
+    ) as copy:
+        return copy
 
 
 def test_the_steps_of_a_source_share_one_download(temp_root):
@@ -83,14 +84,28 @@ def test_a_copy_cut_off_while_downloading_is_downloaded_again(temp_root):
         path.write_bytes(b"half")
         raise ConnectionError("storage went away")
 
-    with pytest.raises(ConnectionError):
-        local_source(film_id=3, key=SOURCE, name="source.mp4", download=broken)
+    with (
+        pytest.raises(ConnectionError),
+        local_source(film_id=3, key=SOURCE, name="source.mp4", download=broken),
+    ):
+        pass
     assert list(temp_root.iterdir()) == []  # the half copy takes no disk
     calls: list[str] = []
     copy = _copy(b"whole", calls)
     assert copy.read_bytes() == b"whole"
     assert calls == [SOURCE]
     assert len(list(temp_root.iterdir())) == 1
+
+
+def test_a_copy_counts_as_used_until_its_step_ends(temp_root):
+    # A step longer than KEEP_SOURCE_SECONDS (a feature's ladder) ends with a fresh copy.
+    with local_source(
+        film_id=3, key=SOURCE, name="source.mp4", download=lambda p: p.touch()
+    ) as copy:
+        past = time.time() - KEEP_SOURCE_SECONDS - 1
+        os.utime(copy.parent / "key", (past, past))
+    assert sources_expire() == []
+    assert copy.exists()
 
 
 def test_a_copy_unused_for_a_while_is_removed_and_a_recent_one_kept(temp_root):
