@@ -71,6 +71,7 @@ def _workspace(film: Film, step: str) -> Iterator[tuple[Path, Path]]:
             key=key,
             name=f"source.{suffix if suffix in VIDEO_EXTENSIONS else 'bin'}",
             download=lambda path: objects.download(key, path),
+            workspace=Path(directory),
         ) as source,
     ):
         out = Path(directory) / "out"

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 WORKSPACE_PREFIX = "affea-"
@@ -49,17 +49,30 @@ def _kept_dirs(base: Path) -> list[Path]:
 
 @contextmanager
 def local_source(
-    *, film_id: int, key: str, name: str, download: Callable[[Path], None]
+    *, film_id: int, key: str, name: str, download: Callable[[Path], None], workspace: Path
 ) -> Iterator[Path]:
-    """Give the path of a local copy of source object `key` (file `name`), downloaded with
-    `download(path)` unless this worker holds it already; kept for the next step."""
+    """Give `workspace/name`: source object `key`, hard-linked to the copy this worker
+    keeps (downloaded with `download(path)` unless it holds it already).
+
+    The link is the step's own: if the kept copy goes meanwhile (a job process outliving
+    its killed worker, whose copy the next worker removes), the step reads on.
+    """
     base = Path(tempfile.gettempdir())
-    copy = _kept_copy(base, key, name) or _download_copy(base, film_id, key, name, download)
+    source = workspace / name
+    kept = _kept_copy(base, key, name)
     try:
-        yield copy
+        if kept is None:
+            raise FileNotFoundError(key)
+        os.link(kept, source)
+    except FileNotFoundError:
+        kept = _download_copy(base, film_id, key, name, download)
+        os.link(kept, source)
+    try:
+        yield source
     finally:
-        # Unused from now on: a long step (a feature's ladder) does not make it look idle.
-        (copy.parent / _KEY_FILE).touch()
+        # Used until now: a long step (a feature's ladder) does not make it look idle.
+        with suppress(FileNotFoundError):
+            (kept.parent / _KEY_FILE).touch()
 
 
 def _kept_copy(base: Path, key: str, name: str) -> Path | None:

@@ -4,6 +4,7 @@ steps share one local copy of a source."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -39,82 +40,101 @@ def test_temp_dir_of_a_dead_process_is_removed_and_a_live_ones_kept(tmp_path):
 
 @pytest.fixture
 def temp_root(tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    return tmp_path
+    """The temp dir workers keep source copies in; steps' own dirs are beside it."""
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    return root
 
 
 SOURCE = "films/a/source-1.mp4"
 
 
-def _copy(data: bytes, calls: list[str], *, key: str = SOURCE, film_id: int = 3) -> Path:
-    """The local copy of `key`, downloading `data` (counted in `calls`) if needed."""
+def _step(root: Path, calls: list[str], data: bytes, *, key: str = SOURCE, film_id: int = 3):
+    """A step's use of the source `key`: its own dir, the source in it (`data` if downloaded)."""
 
     def download(path: Path) -> None:
         calls.append(key)
         path.write_bytes(data)
 
-    with local_source(
-        film_id=film_id, key=key, name=f"source{Path(key).suffix}", download=download
-    ) as copy:
-        return copy
+    workspace = Path(tempfile.mkdtemp(dir=root.parent))
+    return local_source(
+        film_id=film_id, key=key, name=f"source{Path(key).suffix}", download=download,
+        workspace=workspace,
+    )  # fmt: skip
+
+
+def _kept(root: Path) -> list[str]:
+    return [path.name for path in root.iterdir()]
 
 
 def test_the_steps_of_a_source_share_one_download(temp_root):
     calls: list[str] = []
-    first = _copy(b"film", calls)
-    again = _copy(b"other", calls)
-    assert again == first
-    assert first.read_bytes() == b"film"
+    with _step(temp_root, calls, b"film") as source:
+        assert source.read_bytes() == b"film"
+    with _step(temp_root, calls, b"other") as source:
+        assert source.read_bytes() == b"film"
     assert calls == [SOURCE]
-    assert first.parent.name.startswith(f"affea-p{os.getpid()}-3-source-")
+    (kept,) = _kept(temp_root)
+    assert kept.startswith(f"affea-p{os.getpid()}-3-source-")
 
 
 def test_another_source_replaces_the_copy_kept(temp_root):
     calls: list[str] = []
-    old = _copy(b"old", calls)
-    new = _copy(b"new", calls, key="films/b/source-2.mov", film_id=4)
-    assert new.read_bytes() == b"new"
-    assert new.name == "source.mov"
-    assert not old.parent.exists()
-    assert [p.name for p in temp_root.iterdir()] == [new.parent.name]
+    with _step(temp_root, calls, b"old"):
+        (old,) = _kept(temp_root)
+    with _step(temp_root, calls, b"new", key="films/b/source-2.mov", film_id=4) as source:
+        assert source.read_bytes() == b"new"
+        assert source.name == "source.mov"
+    (new,) = _kept(temp_root)
+    assert new != old
+    assert new.startswith(f"affea-p{os.getpid()}-4-source-")
 
 
-def test_a_copy_cut_off_while_downloading_is_downloaded_again(temp_root):
+def test_a_copy_cut_off_while_downloading_is_downloaded_again(temp_root, tmp_path):
     def broken(path: Path) -> None:
         path.write_bytes(b"half")
         raise ConnectionError("storage went away")
 
     with (
         pytest.raises(ConnectionError),
-        local_source(film_id=3, key=SOURCE, name="source.mp4", download=broken),
+        local_source(film_id=3, key=SOURCE, name="source.mp4", download=broken, workspace=tmp_path),
     ):
         pass
-    assert list(temp_root.iterdir()) == []  # the half copy takes no disk
+    assert _kept(temp_root) == []  # the half copy takes no disk
     calls: list[str] = []
-    copy = _copy(b"whole", calls)
-    assert copy.read_bytes() == b"whole"
+    with _step(temp_root, calls, b"whole") as source:
+        assert source.read_bytes() == b"whole"
     assert calls == [SOURCE]
-    assert len(list(temp_root.iterdir())) == 1
+
+
+def test_a_step_reads_on_when_the_kept_copy_is_removed_meanwhile(temp_root):
+    # A job process outliving its killed worker: the next worker removes the dead one's copy.
+    with _step(temp_root, [], b"film") as source:
+        for name in _kept(temp_root):
+            shutil.rmtree(temp_root / name)
+        assert source.read_bytes() == b"film"
 
 
 def test_a_copy_counts_as_used_until_its_step_ends(temp_root):
     # A step longer than KEEP_SOURCE_SECONDS (a feature's ladder) ends with a fresh copy.
-    with local_source(
-        film_id=3, key=SOURCE, name="source.mp4", download=lambda p: p.touch()
-    ) as copy:
+    with _step(temp_root, [], b"film"):
+        (kept,) = _kept(temp_root)
         past = time.time() - KEEP_SOURCE_SECONDS - 1
-        os.utime(copy.parent / "key", (past, past))
+        os.utime(temp_root / kept / "key", (past, past))
     assert sources_expire() == []
-    assert copy.exists()
+    assert _kept(temp_root) == [kept]
 
 
 def test_a_copy_unused_for_a_while_is_removed_and_a_recent_one_kept(temp_root):
-    copy = _copy(b"film", [])
+    with _step(temp_root, [], b"film"):
+        pass
     assert sources_expire() == []
+    (kept,) = _kept(temp_root)
     past = time.time() - KEEP_SOURCE_SECONDS - 1
-    os.utime(copy.parent / "key", (past, past))
-    assert sources_expire() == [copy.parent]
-    assert not copy.parent.exists()
+    os.utime(temp_root / kept / "key", (past, past))
+    assert sources_expire() == [temp_root / kept]
+    assert _kept(temp_root) == []
 
 
 def test_the_copy_of_a_dead_worker_is_removed(temp_root):
