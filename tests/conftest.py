@@ -40,6 +40,7 @@ from affea.localdev import (
 )
 from affea.logging import ContextFilter, JSONFormatter, RedactFilter, logging_config
 from affea.storage import s3_client_reset
+from content_app.pipeline.workspaces import sources_expire
 
 TEST_BUCKET = "affea-test"
 
@@ -168,6 +169,15 @@ def redis_connection() -> redis.Redis:
 def _clean_redis(redis_connection: redis.Redis) -> None:
     """Give every test empty queues, cache and throttle counters (tests own this Redis DB)."""
     redis_connection.flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _drop_source_copy() -> Iterator[None]:
+    """Pipeline steps run in this process (content, legal, account tests) keep a source copy
+    in its name: drop it after each test, as a stopping worker does, so none outlives the
+    suite in the temp dir."""
+    yield
+    sources_expire(unused_for=0)
 
 
 @pytest.fixture

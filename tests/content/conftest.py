@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 import django_rq
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-
-from content_app.pipeline.workspaces import sources_expire
 
 # Chromium fixtures, defined once for every browser-test module.
 from tests.content.browser import browser, bucket_cors, page  # noqa: F401
@@ -104,11 +102,3 @@ def run_jobs() -> Callable[[], None]:
         worker.work(burst=True, with_scheduler=False)
 
     return drain
-
-
-@pytest.fixture(autouse=True)
-def _drop_source_copy() -> Iterator[None]:
-    """Steps run in this process keep a source copy in its name: drop it after each test,
-    as a stopping worker does, so none outlives the suite in the temp dir."""
-    yield
-    sources_expire(unused_for=0)
