@@ -12,8 +12,8 @@ Prints, all measured in this one run (medians of BENCH_ROUNDS rounds, default 3)
 
 Usage: .venv/bin/python bench/pipeline.py
 (BENCH_SECONDS=30 BENCH_ROUNDS=3 BENCH_BATCH=6 BENCH_SIZE=1920x1080 are the defaults;
-BENCH_MBPS=100 makes the source at that bitrate, as a camera or editing-suite master is,
-instead of CRF 20)
+BENCH_MBPS=100 asks x264 for that bitrate instead of CRF 20, towards a camera or editing
+master: testsrc2 is simple, so it gets no more than about 24 Mbit/s; the size is printed)
 It starts its own SeaweedFS, (re)creates the PostgreSQL database BENCH_DATABASE_URL
 (default postgres://postgres@127.0.0.1:5432/affea_bench) and runs a private redis-server,
 so no other worker can take its jobs.
@@ -181,8 +181,8 @@ def main() -> None:
              "-f", "lavfi", "-i", f"testsrc2=s={WIDTH}x{HEIGHT}:r={FPS}:d={SECONDS}",
              "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:d={SECONDS}",
              "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-             *(["-b:v", f"{MBPS}M", "-minrate", f"{MBPS}M", "-maxrate", f"{MBPS}M",
-                "-bufsize", f"{MBPS}M"] if MBPS else ["-crf", "20"]),
+             *(["-b:v", f"{MBPS}M", "-maxrate", f"{MBPS}M", "-bufsize", f"{MBPS}M"]
+               if MBPS else ["-crf", "20"]),
              "-c:a", "aac", "-b:a", "128k", str(source)],
             check=True,
         )  # fmt: skip
