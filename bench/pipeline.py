@@ -166,11 +166,18 @@ def main() -> None:
         from django.core.management import call_command
         from django.db import transaction
         from django.db.models import Exists, OuterRef
+        from django.utils import timezone
 
         from content_app.media.ffmpeg import image_args, ladder_args, rendition_args
         from content_app.media.ladder import Rung, ladder_for
         from content_app.media.probe import probe
-        from content_app.models import Film, ProcessingState, Rendition, RenditionStatus
+        from content_app.models import (
+            Film,
+            ProcessingState,
+            ProcessingStep,
+            Rendition,
+            RenditionStatus,
+        )
 
         call_command("migrate", verbosity=0)
 
@@ -287,6 +294,7 @@ def main() -> None:
             bare, ladder_cpu = bare_pipeline()
             cpu_before = _tree_cpu(worker.pid)
             films, committed = save_films(1)
+            committed_at = timezone.now()
             playable, ready = follow(films, committed)
             time.sleep(1)  # the last job process is reaped, its CPU counted
             pipeline_cpu = _tree_cpu(worker.pid) - cpu_before
@@ -301,6 +309,15 @@ def main() -> None:
                     "pipeline_cpu": pipeline_cpu,
                 }
             )
+
+        # Where the time to first playable goes: the steps of the last single film, as
+        # the worker recorded them (seconds after the commit).
+        timeline = [
+            f"{row.step} {(row.started_at - committed_at).total_seconds():.1f}"
+            f"-{(row.finished_at - committed_at).total_seconds():.1f}"
+            for row in ProcessingStep.objects.filter(film=films[0]).order_by("started_at")
+            if row.started_at and row.finished_at
+        ]
 
         print(f"Batch: {BATCH} films saved together...", flush=True)
         batch, committed = save_films(BATCH)
@@ -333,6 +350,7 @@ def main() -> None:
         print(f"commit -> ready / bare commands = {ready_ratio:.3f} (goal <= 1.10)")
         first_ratio = _median([row["first"] / row["ready"] for row in rows])
         print(f"first playable / ready = {first_ratio:.3f} (goal <= 0.15)")
+        print(f"steps of round {ROUNDS}'s film (s after commit): {', '.join(timeline)}")
         print(f"peak memory (VmHWM): worker {watch.peaks['worker'] / 1024:.0f} MB, "
               f"job process {watch.peaks['job'] / 1024:.0f} MB, "
               f"FFmpeg {watch.peaks['ffmpeg'] / 1024:.0f} MB")  # fmt: skip

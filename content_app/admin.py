@@ -61,6 +61,23 @@ class CategoryAdmin(admin.ModelAdmin):
         catalogue_changed()
 
 
+class CheckedImageField(forms.ImageField):
+    """Django's image field with Affea's pixel bound checked first, from the header alone.
+
+    Django's own check opens the image with Pillow, whose bomb guard refuses a picture
+    above its own bound with Django's vague "not an image" (and warns below it): staff
+    must read how large the picture is and what is accepted.
+    """
+
+    def to_python(self, data: Any) -> Any:
+        if data and hasattr(data, "content_type"):  # a new upload, not the stored file
+            try:
+                image_check(data)
+            except MediaError as exc:
+                raise forms.ValidationError(exc.message, code="too_many_pixels") from exc
+        return super().to_python(data)
+
+
 class FilmForm(forms.ModelForm):
     # Set by the upload started on the add page (straight to S3): "<upload id> <key>".
     source_upload = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -87,6 +104,7 @@ class FilmForm(forms.ModelForm):
             "is_featured",
             "public_playback",
         )
+        field_classes = {"thumbnail": CheckedImageField, "poster": CheckedImageField}
 
     def clean_source(self) -> Any:
         source = self.cleaned_data.get("source")
@@ -94,22 +112,6 @@ class FilmForm(forms.ModelForm):
         if source and hasattr(source, "content_type"):
             _validate_video_extension(source)
         return source
-
-    def _clean_image(self, name: str) -> Any:
-        image = self.cleaned_data.get(name)
-        # Checked from the header alone: a tiny file may declare a picture no one can decode.
-        if image and hasattr(image, "content_type"):
-            try:
-                image_check(image)
-            except MediaError as exc:
-                raise forms.ValidationError(exc.message) from exc
-        return image
-
-    def clean_thumbnail(self) -> Any:
-        return self._clean_image("thumbnail")
-
-    def clean_poster(self) -> Any:
-        return self._clean_image("poster")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

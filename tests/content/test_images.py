@@ -119,6 +119,21 @@ def test_admin_refuses_a_png_bomb_with_a_clear_error_and_stores_nothing(staff_cl
     assert objects.list_keys(pipeline.film_prefix(film)) == []
 
 
+def test_a_bomb_beyond_pillows_own_bound_gets_the_same_clear_error(staff_client):
+    # 196 megapixels: Pillow itself refuses this one, which Django's image field turned
+    # into "Upload a valid image", a message that does not say what is wrong.
+    film = Film.objects.create(title="Bigger bomb", slug="bigger-bomb")
+    bomb = SimpleUploadedFile("poster.png", png_bomb(14000), content_type="image/png")
+    response = _change(staff_client, film, poster=bomb)
+    assert response.status_code == 200
+    page = response.content.decode()
+    # Pillow stops reading before it gives the size; the limit is what staff need.
+    assert "This image has too many pixels: at most 40 megapixels are accepted" in page
+    assert "Upload a valid image" not in page
+    film.refresh_from_db()
+    assert film.poster.name == ""
+
+
 def test_staff_image_is_shown_only_once_re_encoded_and_the_upload_goes(staff_client, run_jobs):
     film = Film.objects.create(title="Poster", slug="poster")
     photo = SimpleUploadedFile("holiday.jpg", _photo(), content_type="image/jpeg")
