@@ -465,9 +465,9 @@ DMCA_AGENT_PHONE: str = _required_in_production(
 )
 # Who is mailed when a notice arrives (default: the agent).
 DMCA_STAFF_EMAILS: list[str] = env.list("DMCA_STAFF_EMAILS", default=[DMCA_AGENT_EMAIL])
-# Restoration after a counter-notice happens at the start of this business day following
-# receipt (§512(g)(2)(C): 10 to 14). 11 means ten whole business days have passed.
-DMCA_RESTORATION_BUSINESS_DAY: int = env.int("DMCA_RESTORATION_BUSINESS_DAY", default=11)
+# Restoration after a counter-notice happens once this many business days following receipt
+# have passed, at the end of the last of them (§512(g)(2)(C): not less than 10, nor more than 14).
+DMCA_RESTORATION_BUSINESS_DAY: int = env.int("DMCA_RESTORATION_BUSINESS_DAY", default=10)
 if not 10 <= DMCA_RESTORATION_BUSINESS_DAY <= 14:
     raise ImproperlyConfigured("DMCA_RESTORATION_BUSINESS_DAY must be between 10 and 14.")
 # Business days are counted in this time zone, skipping weekends and US federal holidays.

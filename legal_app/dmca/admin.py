@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -134,11 +135,16 @@ class NoticeAdmin(admin.ModelAdmin):
         if done:
             messages.success(request, f"{done} notice(s): {NoticeState(decision).label.lower()}.")
 
-    @admin.action(description="Start review of the selected notices")
+    # Actions that change records need the change permission: Django offers an action to
+    # anyone who can open the list, and view-only staff can.
+    @admin.action(description="Start review of the selected notices", permissions=["change"])
     def start_review(self, request: HttpRequest, queryset: QuerySet[Notice]) -> None:
         self._each(request, queryset, NoticeState.UNDER_REVIEW)
 
-    @admin.action(description="Accept the selected notices (takes their films down now)")
+    @admin.action(
+        description="Accept the selected notices (takes their films down now)",
+        permissions=["change"],
+    )
     def accept(self, request: HttpRequest, queryset: QuerySet[Notice]) -> None:
         self._each(request, queryset, NoticeState.ACCEPTED)
 
@@ -158,6 +164,9 @@ class NoticeAdmin(admin.ModelAdmin):
         return extra + super().get_urls()
 
     def repeat_infringers_view(self, request: HttpRequest) -> TemplateResponse:
+        # admin_view lets any staff member in; the list names rights holders' contacts.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         context = {
             **self.admin_site.each_context(request),
             "title": "Repeat infringers",

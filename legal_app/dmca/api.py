@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
@@ -20,8 +21,7 @@ from legal_app.dmca.elements import (
     missing,
     phone_is_valid,
 )
-from legal_app.dmca.forms import unknown_films_message
-from legal_app.dmca.selectors import UnknownFilms, films_resolve, material_references
+from legal_app.dmca.selectors import MaterialRefused, films_resolve, material_references
 from legal_app.dmca.services import NoticeSubmission, notice_submit
 from legal_app.models.dmca import counter_notice_reference, notice_reference
 from users_app.throttling import AccountThrottle
@@ -52,6 +52,16 @@ def _statement(element: str, elements: dict[str, str]) -> _Statement:
     return _Statement(error_messages=_messages(element, elements))
 
 
+MAX_MATERIAL_LENGTH = 5000
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(text: str) -> bool:
+    """Text PostgreSQL can store and JSON can echo: no NUL, no lone UTF-16 surrogate (DRF's
+    CharField refuses both; this field is not one)."""
+    return "\x00" not in text and not _SURROGATE.search(text)
+
+
 @extend_schema_field(
     {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
 )
@@ -62,9 +72,15 @@ class _Material(serializers.Field):
         items = data if isinstance(data, list) else [data]
         if not all(isinstance(item, str | int) for item in items):
             self.fail("invalid")
-        references = material_references([str(item) for item in items])
-        if not references or len(str(data)) > 5000:
-            self.fail("required" if not references else "invalid")
+        texts = [str(item) for item in items]
+        # The size first: splitting is linear, but a body of megabytes need not be split.
+        if sum(len(text) for text in texts) > MAX_MATERIAL_LENGTH or not all(
+            _storable(text) for text in texts
+        ):
+            self.fail("invalid")
+        references = material_references(texts)
+        if not references:
+            self.fail("required")
         return references
 
     def to_representation(self, value: Any) -> Any:
@@ -102,8 +118,8 @@ class NoticeSerializer(_Honeypot):
     def validate_infringing_material(self, references: list[str]) -> list[str]:
         try:
             self.films = films_resolve(references)
-        except UnknownFilms as error:
-            raise serializers.ValidationError(unknown_films_message(error)) from error
+        except MaterialRefused as error:
+            raise serializers.ValidationError(error.message) from error
         return references
 
     def submission(self) -> NoticeSubmission:

@@ -36,15 +36,20 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.DMCA_TIME_ZONE))
 
 
+def _end_of(day: date) -> datetime:
+    return _start_of(day + timedelta(days=1))
+
+
 def restoration_window(received_at: datetime) -> tuple[datetime, datetime]:
-    """From the start of the 10th to the end of the 14th business day after receipt."""
+    """ "Not less than 10, nor more than 14, business days following receipt": from the end of
+    the 10th business day after receipt (ten whole days have passed) to the end of the 14th."""
     received = received_at.astimezone(ZoneInfo(settings.DMCA_TIME_ZONE)).date()
-    earliest = _start_of(business_day_after(received, EARLIEST_DAY))
-    latest_day = business_day_after(received, LATEST_DAY)
-    return earliest, _start_of(latest_day + timedelta(days=1))
+    earliest = _end_of(business_day_after(received, EARLIEST_DAY))
+    return earliest, _end_of(business_day_after(received, LATEST_DAY))
 
 
 def restoration_time(received_at: datetime) -> datetime:
-    """When a film countered at `received_at` is restored: the start of the configured day."""
+    """When a film countered at `received_at` is restored: once the configured number of
+    business days after receipt have passed, at the end of the last of them."""
     received = received_at.astimezone(ZoneInfo(settings.DMCA_TIME_ZONE)).date()
-    return _start_of(business_day_after(received, settings.DMCA_RESTORATION_BUSINESS_DAY))
+    return _end_of(business_day_after(received, settings.DMCA_RESTORATION_BUSINESS_DAY))

@@ -14,16 +14,12 @@ from legal_app.dmca.elements import (
     missing,
     phone_is_valid,
 )
-from legal_app.dmca.selectors import UnknownFilms, films_resolve, material_references
+from legal_app.dmca.selectors import MaterialRefused, films_resolve, material_references
 from legal_app.dmca.services import NoticeSubmission
 
 
 def _messages(element: str, elements: dict[str, str]) -> dict[str, str]:
     return {"required": missing(element, elements), "invalid": invalid(element, elements)}
-
-
-def unknown_films_message(error: UnknownFilms) -> str:
-    return f"We found no film on Affea for: {', '.join(error.references)}."
 
 
 class HoneypotMixin(forms.Form):
@@ -77,8 +73,8 @@ class NoticeForm(HoneypotMixin):
             raise forms.ValidationError(missing("infringing_material", NOTICE_ELEMENTS))
         try:
             self.films = films_resolve(references)
-        except UnknownFilms as error:
-            raise forms.ValidationError(unknown_films_message(error)) from error
+        except MaterialRefused as error:
+            raise forms.ValidationError(error.message) from error
         return text
 
     def clean_phone(self) -> str:

@@ -8,8 +8,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Lower
 
+from affea.numbers import parse_id
 from content_app.models import Film
+from content_app.selectors import films_known_to_public
 from legal_app.models import Notice, NoticeState, Takedown
 
 MAX_REFERENCES = 50
@@ -19,34 +22,52 @@ _SLUG = re.compile(r"^[-\w]+$")
 _PATHS = (
     re.compile(r"^/films/(?P<slug>[-\w]+)/?"),
     re.compile(r"^/embed/(?P<slug>[-\w]+)/?"),
-    re.compile(r"^/api/content/(?:video-url/)?(?P<id>\d+)(?:/|$)"),
+    re.compile(r"^/api/content/(?:video-url/)?(?P<id>[0-9]{1,18})(?:/|$)"),
 )
 
 
-class UnknownFilms(ValueError):
+class MaterialRefused(ValueError):
+    """The films a notice names cannot be taken as written; `message` says why, to the sender."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class UnknownFilms(MaterialRefused):
     """Some references name no film; `references` are the ones as the sender wrote them."""
 
     def __init__(self, references: list[str]) -> None:
         self.references = references
-        super().__init__(", ".join(references))
+        super().__init__(f"We found no film on Affea for: {', '.join(references)}.")
+
+
+class TooManyFilms(MaterialRefused):
+    def __init__(self) -> None:
+        super().__init__(
+            f"A notice may name at most {MAX_REFERENCES} films; send the others in another notice."
+        )
 
 
 def material_references(text: str | list[str]) -> list[str]:
     """Split what a sender wrote (lines, commas or a list) into distinct references."""
     items = text if isinstance(text, list) else [text]
-    found: list[str] = []
+    found: dict[str, None] = {}  # ordered, and a linear-time check for repeats
     for item in items:
         for part in _SPLIT.split(str(item)):
-            if part and part not in found:
-                found.append(part)
-    return found
+            if part:
+                found[part] = None
+    return list(found)
 
 
 def _parse(reference: str) -> tuple[str, str] | None:
     """("id", "12") or ("slug", "the-film") for a reference, None when it names no film."""
-    if reference.isdigit():
+    if parse_id(reference) is not None:
         return "id", reference
-    path = urlsplit(reference if "//" in reference else f"//x/{reference.lstrip('/')}").path
+    try:
+        path = urlsplit(reference if "//" in reference else f"//x/{reference.lstrip('/')}").path
+    except ValueError:  # e.g. "http://[affea.example/": not a URL, so no film
+        return None
     for pattern in _PATHS:
         match = pattern.match(path)
         if match:
@@ -58,11 +79,18 @@ def _parse(reference: str) -> tuple[str, str] | None:
 
 
 def films_resolve(references: list[str]) -> list[Film]:
-    """The film each reference names, in order, raising UnknownFilms naming every unknown one."""
-    parsed = {ref: _parse(ref) for ref in references[:MAX_REFERENCES]}
-    ids = [int(v) for p in parsed.values() if p and p[0] == "id" for v in [p[1]] if len(v) < 19]
+    """The film each reference names, in order, raising UnknownFilms naming every unknown one.
+
+    Only films the public can see, or could before a takedown, are found: a notice naming
+    an unpublished film gets the same answer as one naming no film, so the form cannot tell
+    anyone which unreleased films exist (or mail them their titles).
+    """
+    if len(references) > MAX_REFERENCES:
+        raise TooManyFilms()
+    parsed = {ref: _parse(ref) for ref in references}
+    ids = [int(p[1]) for p in parsed.values() if p and p[0] == "id"]
     slugs = [p[1] for p in parsed.values() if p and p[0] == "slug"]
-    films = Film.objects.filter(Q(pk__in=ids) | Q(slug__in=slugs))
+    films = films_known_to_public().filter(Q(pk__in=ids) | Q(slug__in=slugs))
     by_id = {str(film.pk): film for film in films}
     by_slug = {film.slug: film for film in by_id.values()}
     resolved: list[Film] = []
@@ -100,22 +128,27 @@ class RepeatInfringer:
 
 
 def repeat_infringers() -> list[RepeatInfringer]:
-    """Rights-holder contacts whose films drew at least the policy's count of accepted notices."""
+    """Rights-holder contacts (any case) with at least the policy's count of accepted notices
+    whose takedown still stands: one restored (withdrawn, mistaken, countered without a
+    court action) is no strike."""
     threshold = settings.DMCA_REPEAT_INFRINGER_NOTICES
+    standing = Takedown.objects.filter(
+        restored_at__isnull=True, notice__state=NoticeState.ACCEPTED
+    ).exclude(film__rights_holder_email="")
     rows = (
-        Film.objects.exclude(rights_holder_email="")
-        .filter(dmca_notices__state=NoticeState.ACCEPTED)
-        .values("rights_holder_email")
-        .annotate(accepted=Count("dmca_notices", distinct=True))
+        standing.annotate(email=Lower("film__rights_holder_email"))
+        .values("email")
+        .annotate(accepted=Count("notice", distinct=True))
         .filter(accepted__gte=threshold)
-        .order_by("-accepted", "rights_holder_email")
+        .order_by("-accepted", "email")
     )
-    counts = {row["rights_holder_email"]: row["accepted"] for row in rows}
+    counts = {row["email"]: row["accepted"] for row in rows}
     titles: dict[str, list[str]] = {email: [] for email in counts}
     for email, title in (
-        Film.objects.filter(rights_holder_email__in=counts)
+        Film.objects.annotate(email=Lower("rights_holder_email"))
+        .filter(email__in=counts)
         .order_by("title")
-        .values_list("rights_holder_email", "title")
+        .values_list("email", "title")
     ):
         titles[email].append(title)
     return [RepeatInfringer(email, count, titles[email]) for email, count in counts.items()]

@@ -156,8 +156,10 @@ def takedown_restore_locked(*, takedown: Takedown, by: User | None, reason: str)
     takedown.restored_at, takedown.restored_by = timezone.now(), by
     takedown.restoration_reason = reason
     takedown.save(update_fields=["restored_at", "restored_by", "restoration_reason"])
-    others = Takedown.objects.filter(film_id=takedown.film_id, restored_at__isnull=True)
-    if not others.exists():
+    still_down = Takedown.objects.filter(
+        film_id=takedown.film_id, restored_at__isnull=True
+    ).exists()
+    if not still_down:
         Film.objects.filter(pk=takedown.film_id).update(taken_down_at=None)
     catalogue_changed()
     event_record(
@@ -167,9 +169,11 @@ def takedown_restore_locked(*, takedown: Takedown, by: User | None, reason: str)
         actor_label="" if by else "scheduler",
         film_id=takedown.film_id,
         notice_id=takedown.notice_id,
-        details={"takedown": takedown.reference, "reason": reason, "still_down": others.exists()},
+        details={"takedown": takedown.reference, "reason": reason, "still_down": still_down},
     )
-    enqueue.mail_later("restored_rights_holder", takedown.pk)
+    # "Back on Affea" only when it is: another notice's takedown may keep the film down.
+    if not still_down:
+        enqueue.mail_later("restored_rights_holder", takedown.pk)
     return True
 
 

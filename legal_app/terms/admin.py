@@ -63,7 +63,7 @@ class LegalDocumentAdmin(admin.ModelAdmin):
             else:
                 document.delete()
 
-    @admin.action(description="Publish the selected versions")
+    @admin.action(description="Publish the selected versions", permissions=["change"])
     def publish(self, request: HttpRequest, queryset: QuerySet[LegalDocument]) -> None:
         by = request.user if isinstance(request.user, User) else None
         for document in queryset.order_by("created_at"):

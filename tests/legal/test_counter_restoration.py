@@ -2,7 +2,8 @@
 
 Receipt is Wednesday 18 November 2026 at 15:00 in New York. The window runs over two
 weekends and Thanksgiving (Thursday 26 November), so the 10th business day after it is
-Thursday 3 December and the 14th is Wednesday 9 December.
+Thursday 3 December and the 14th is Wednesday 9 December: restoration comes at the end of
+one of them, once that many whole business days have passed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 RECEIVED = datetime(2026, 11, 18, 15, 0, tzinfo=NEW_YORK)
 TENTH = datetime(2026, 12, 3, tzinfo=NEW_YORK)
 FOURTEENTH = datetime(2026, 12, 9, tzinfo=NEW_YORK)
+DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
 
 
@@ -43,14 +45,15 @@ def test_business_days_skip_weekends_and_us_federal_holidays() -> None:
     assert (counted[9], counted[13]) == (TENTH.date(), FOURTEENTH.date())
 
 
-def test_the_window_runs_from_the_10th_to_the_end_of_the_14th_business_day() -> None:
+def test_the_window_runs_from_the_end_of_the_10th_to_the_end_of_the_14th_business_day() -> None:
     earliest, latest = business_days.restoration_window(RECEIVED)
 
-    assert (earliest, latest) == (TENTH, FOURTEENTH + timedelta(days=1))
+    # Not on the 10th itself: then only nine whole business days would have passed.
+    assert (earliest, latest) == (TENTH + DAY, FOURTEENTH + DAY)
 
 
-@pytest.mark.parametrize(("day", "expected"), [(10, TENTH), (11, TENTH + timedelta(1)),
-                                               (14, FOURTEENTH)])  # fmt: skip
+@pytest.mark.parametrize(("day", "expected"), [(10, TENTH + DAY), (11, TENTH + 2 * DAY),
+                                               (14, FOURTEENTH + DAY)])  # fmt: skip
 def test_the_setting_picks_the_day_inside_the_window(day: int, expected: datetime) -> None:
     with override_settings(DMCA_RESTORATION_BUSINESS_DAY=day):
         assert business_days.restoration_time(RECEIVED) == expected
@@ -96,7 +99,7 @@ def _restorations(takedown: Takedown) -> int:
 @pytest.fixture(params=[10, 14], ids=["day 10", "day 14"])
 def restoration_day(request: pytest.FixtureRequest) -> Iterator[datetime]:
     with override_settings(DMCA_RESTORATION_BUSINESS_DAY=request.param):
-        yield TENTH if request.param == 10 else FOURTEENTH
+        yield (TENTH if request.param == 10 else FOURTEENTH) + DAY
 
 
 def test_restoration_is_scheduled_in_rq_for_the_chosen_day(

@@ -6,9 +6,11 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from legal_app.dmca import services
 from legal_app.models import CounterNotice, LegalEventKind, Notice, NoticeState, Takedown
 from tests.content.factories import make_film, make_user
 from tests.legal.dmca_support import counter_submit, notice_accept_naming, notice_submit_naming
@@ -71,6 +73,27 @@ def test_the_accept_action_takes_the_films_down(staff_client: Client) -> None:
 
     film.refresh_from_db()
     assert film.is_taken_down
+
+
+@pytest.mark.parametrize("action", ["start_review", "accept"])
+def test_view_only_staff_cannot_run_the_actions_that_decide(action: str) -> None:
+    film = make_film()
+    notice = notice_submit_naming(film)
+    if action == "accept":
+        services.notice_review_start(notice=notice, by=make_user(staff=True))
+    viewer = make_user(staff=True, email="intern@affea.example")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_notice"))
+    client = Client()
+    client.force_login(viewer)
+    url = reverse("admin:legal_app_notice_changelist")
+
+    client.post(url, {"action": action, "_selected_action": [notice.pk]})
+
+    film.refresh_from_db()
+    notice.refresh_from_db()
+    assert not film.is_taken_down
+    assert notice.decided_by is None
+    assert f'value="{action}"' not in client.get(url).content.decode()  # not offered either
 
 
 def test_staff_see_a_taken_down_film_marked_with_its_notice(staff_client: Client) -> None:
@@ -159,6 +182,34 @@ def test_rights_holders_with_n_accepted_notices_are_flagged(staff_client: Client
     assert "repeat@films.example" in page
     assert "once@films.example" not in page
     assert "pending@films.example" not in page
+
+
+@override_settings(DMCA_REPEAT_INFRINGER_NOTICES=2)
+def test_restored_takedowns_are_no_strikes_and_contacts_match_in_any_case(
+    staff_client: Client, staff: User
+) -> None:
+    mistaken = [make_film(rights_holder_email="maker@films.example") for _ in range(2)]
+    for film in mistaken:
+        [takedown] = notice_accept_naming(film)
+        services.takedown_restore(takedown=takedown, by=staff, reason="The sender was mistaken.")
+    notice_accept_naming(make_film(rights_holder_email="Repeat@Films.example"))
+    notice_accept_naming(make_film(rights_holder_email="repeat@films.example"))
+
+    page = staff_client.get(reverse("admin:legal_app_notice_repeat_infringers")).content.decode()
+
+    assert "maker@films.example" not in page
+    assert "repeat@films.example" in page
+
+
+def test_the_repeat_infringer_list_needs_the_view_permission_on_notices() -> None:
+    notice_accept_naming(make_film(rights_holder_email="maker@private.example"))
+    client = Client()
+    client.force_login(make_user(staff=True))  # staff, with no permission at all
+
+    response = client.get(reverse("admin:legal_app_notice_repeat_infringers"))
+
+    assert response.status_code == 403
+    assert "maker@private.example" not in response.content.decode()
 
 
 def test_the_repeat_infringer_view_is_for_staff_only() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from rest_framework.test import APIClient
 
 from content_app.models import Film
 from legal_app.dmca.elements import NOTICE_ELEMENTS
+from legal_app.dmca.selectors import MAX_REFERENCES
 from legal_app.models import LegalEvent, LegalEventKind, Notice, NoticeState
 from tests.content.factories import make_film
 from tests.legal.dmca_support import notice_payload, run_queued_jobs
@@ -176,3 +178,70 @@ def test_huge_references_never_get_a_500(film: Film) -> None:
     response = _post(notice_payload(film, infringing_material=material))
 
     assert response.status_code == 400
+
+
+def test_a_notice_naming_an_unpublished_film_gets_the_answer_of_a_missing_one(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    secret = make_film(title="Secret Unreleased Premiere", published=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        hidden = _post(notice_payload(infringing_material=str(secret.pk)))
+    missing = _post(notice_payload(infringing_material="999999"))
+    run_queued_jobs()
+
+    # The answer must not tell which unreleased films exist, nor mail their titles.
+    assert hidden.status_code == missing.status_code == 400
+    assert hidden.json()["infringing_material"] == [f"We found no film on Affea for: {secret.pk}."]
+    assert not Notice.objects.exists()
+    assert all("Secret Unreleased" not in message.body for message in mail.outbox)
+
+
+def test_a_film_already_taken_down_can_still_be_named() -> None:
+    down = make_film(taken_down=True)
+
+    response = _post(notice_payload(down))
+
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize(
+    "material",
+    [
+        "²",  # a Unicode digit: str.isdigit() says yes, int() says no
+        "/api/content/²/",
+        "http://[affea.example/films/x/",  # not a URL urlsplit can read
+        "https://affea.example/films/x/\x00y",  # PostgreSQL cannot store a NUL
+        "\ud800x",  # a lone surrogate, valid in JSON, not in UTF-8
+    ],
+    ids=["superscript digit", "superscript id in a path", "broken URL", "NUL", "surrogate"],
+)
+def test_odd_references_are_a_400_not_a_500(film: Film, material: str) -> None:
+    body = json.dumps(
+        notice_payload(infringing_material=material)
+    )  # ASCII: the surrogate travels escaped
+    response = Client().generic("POST", URL, body, content_type="application/json")
+
+    assert response.status_code == 400, response.content
+    assert "infringing_material" in response.json()
+    assert not Notice.objects.exists()
+
+
+def test_more_films_than_one_notice_may_name_are_refused_not_dropped() -> None:
+    films = [make_film() for _ in range(MAX_REFERENCES + 1)]
+
+    response = _post(notice_payload(*films))
+
+    assert response.status_code == 400
+    assert response.json()["infringing_material"] == [
+        f"A notice may name at most {MAX_REFERENCES} films; send the others in another notice."
+    ]
+    assert not Notice.objects.exists()
+
+
+def test_a_list_of_thousands_of_references_is_refused_by_its_size(film: Film) -> None:
+    # Measured before the fix: 40,000 references took 20 s to split before being refused.
+    response = _post(notice_payload(infringing_material=[f"x{i}" for i in range(40_000)]))
+
+    assert response.status_code == 400
+    assert "infringing_material" in response.json()

@@ -99,7 +99,10 @@ def test_the_form_is_throttled_per_ip(film: Film) -> None:
         {"email": ["a", "b"], "good_faith": "nonsense"},
         {"infringing_material": "9" * 5000},
         {"signature": "x" * 10_000},
+        {"infringing_material": "²"},
+        {"infringing_material": "http://[affea.example/films/x/"},
     ],
+    ids=["NUL", "wrong types", "long number", "long signature", "superscript", "broken URL"],
 )
 def test_garbage_on_the_form_is_never_a_500(film: Film, data: dict[str, Any]) -> None:
     assert Client().post(URL, data).status_code == 400

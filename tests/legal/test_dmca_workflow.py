@@ -146,6 +146,26 @@ def test_a_film_stays_down_until_its_last_takedown_is_restored(staff: User) -> N
     assert LegalEvent.objects.filter(kind=LegalEventKind.RESTORED, film_id=film.pk).count() == 2
 
 
+def test_the_rights_holder_is_told_back_on_affea_only_when_the_film_is(
+    staff: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    film = make_film(title="Twice Noticed", rights_holder_email="maker@films.example")
+    [earlier] = notice_accept_naming(film, staff=staff)
+    [later] = notice_accept_naming(film, staff=staff)
+    run_queued_jobs()
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.takedown_restore(takedown=earlier, by=staff, reason="Notice withdrawn.")
+    run_queued_jobs()
+    assert [m.subject for m in mail.outbox if "back on Affea" in m.subject] == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.takedown_restore(takedown=later, by=staff, reason="Licence confirmed.")
+    run_queued_jobs()
+    assert [m.to for m in mail.outbox if "back on Affea" in m.subject] == [["maker@films.example"]]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_staff_accepting_at_once_take_the_film_down_once() -> None:
     film = make_film()
