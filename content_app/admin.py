@@ -27,7 +27,7 @@ from content_app.pipeline import (
     film_uploads_store,
     queue_available,
 )
-from content_app.subtitles import to_webvtt
+from content_app.subtitles import language_tag, to_webvtt
 from content_app.uploads import multipart as direct_uploads
 from content_app.uploads.admin import FilmUploadAdminMixin
 from content_app.uploads.status import film_renditions, rendition_role, with_staff_renditions
@@ -115,6 +115,9 @@ class FilmForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        starts, ends = cleaned.get("licence_starts_at"), cleaned.get("licence_ends_at")
+        if starts and ends and ends <= starts:  # the model's constraint, said in plain words
+            self.add_error("licence_ends_at", "The licence must end after it starts.")
         # New files go to storage now, so a storage outage is a form error saving nothing.
         uploads = {
             name: cleaned[name]
@@ -146,7 +149,11 @@ class FilmForm(forms.ModelForm):
         others = Film.objects.exclude(pk=self.instance.pk)
         while others.filter(slug=slug).exists():
             slug, number = f"{base}-{number}", number + 1
+        if slug != base:  # FilmAdmin.save_model tells staff the address the film got
+            self.slug_taken = base
         return slug
+
+    slug_taken = ""
 
 
 class RenditionInline(admin.TabularInline):
@@ -188,6 +195,9 @@ class SubtitleForm(forms.ModelForm):
         model = Subtitle
         fields = ("language", "label", "file")
         help_texts = {"file": "WebVTT (.vtt) or SubRip (.srt); SRT is converted to WebVTT."}
+
+    def clean_language(self) -> str:
+        return language_tag(self.cleaned_data["language"])
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data.get("file")
@@ -368,6 +378,13 @@ class FilmAdmin(FilmUploadAdminMixin, admin.ModelAdmin):
                 catalogue_changed()
             if previous:
                 film_images_overridden(film=obj, previous=previous)
+        if form.slug_taken:
+            self.message_user(
+                request,
+                f"Another film already has the slug “{form.slug_taken}”: this one is "
+                f"“{obj.slug}” (its page is /films/{obj.slug}/).",
+                messages.WARNING,
+            )
         # Started here, so the page staff land on shows it; the job the save enqueued then
         # finds this source already started and does nothing.
         if "source" in form.changed_data or form.cleaned_data.get("source_upload"):
@@ -408,14 +425,16 @@ class FilmAdmin(FilmUploadAdminMixin, admin.ModelAdmin):
         for message in failed:
             self.message_user(request, message, messages.ERROR)
 
-    @admin.action(description="Publish selected films")
+    @admin.action(description="Publish selected films", permissions=["change"])
     def publish(self, request: HttpRequest, queryset: QuerySet[Film]) -> None:
         self._apply(request, queryset, services.film_publish, "Published")
 
-    @admin.action(description="Unpublish selected films")
+    @admin.action(description="Unpublish selected films", permissions=["change"])
     def unpublish(self, request: HttpRequest, queryset: QuerySet[Film]) -> None:
         self._apply(request, queryset, services.film_unpublish, "Unpublished")
 
-    @admin.action(description="Reprocess selected films (make all renditions again)")
+    @admin.action(
+        description="Reprocess selected films (make all renditions again)", permissions=["change"]
+    )
     def reprocess(self, request: HttpRequest, queryset: QuerySet[Film]) -> None:
         self._apply(request, queryset, services.film_reprocess, "Reprocessing")

@@ -12,6 +12,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
+from affea.numbers import parse_id
 from content_app import selectors, seo
 from content_app.models import Film
 from content_app.playback import image_url
@@ -68,9 +69,8 @@ def iframe_html(film: Film, *, width: int, height: int) -> str:
 def _size(request: HttpRequest) -> tuple[int, int]:
     width, height = DEFAULT_WIDTH, DEFAULT_HEIGHT
     for name in ("maxwidth", "maxheight"):
-        value = request.GET.get(name, "")
-        if value.isdigit() and int(value) > 0:
-            limit = int(value)
+        limit = parse_id(request.GET.get(name, "")) or 0
+        if limit > 0:
             scale = min(1.0, limit / (width if name == "maxwidth" else height))
             width, height = round(width * scale), round(height * scale)
     return width, height

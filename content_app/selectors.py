@@ -14,7 +14,9 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.fields import BooleanField
 from django.db.models.functions import Least
+from django.utils import timezone
 
+from affea.numbers import parse_id
 from content_app.models import (
     Category,
     Favorite,
@@ -55,8 +57,13 @@ def _live() -> Q:
 
 def _shown_to_viewers() -> Q:
     """Every condition a film must meet for a viewer (not staff) to see it, in one place."""
+    now = timezone.now()
+    # Inside the licence window too: the licence job unpublishes at its end, but only when
+    # it next runs.
     return Q(
         Exists(Rendition.objects.filter(_playable(), film=OuterRef("pk"))),
+        Q(licence_starts_at__isnull=True) | Q(licence_starts_at__lte=now),
+        Q(licence_ends_at__isnull=True) | Q(licence_ends_at__gt=now),
         is_published=True,
         taken_down_at__isnull=True,
     )
@@ -72,6 +79,14 @@ def films_visible_to(user: Viewer) -> QuerySet[Film]:
     if sees_every_film(user):
         return films
     return films.filter(_shown_to_viewers())
+
+
+def films_known_to_public() -> QuerySet[Film]:
+    """The films anyone can see, and the published ones taken down (the public saw them; a
+    legal notice may still name them). Unpublished films stay unknown."""
+    return Film.objects.filter(
+        _shown_to_viewers() | Q(is_published=True, taken_down_at__isnull=False)
+    )
 
 
 def films_playable_by(user: Viewer) -> QuerySet[Film]:
@@ -149,8 +164,8 @@ def film_filter_category(films: QuerySet[Film], category: str) -> QuerySet[Film]
     """Filter by category slug, name (any case) or id."""
     category = category.strip()
     match = Q(category__slug=category) | Q(category__name__iexact=category)
-    if category.isdigit():
-        match |= Q(category_id=int(category))
+    if (category_id := parse_id(category)) is not None:
+        match |= Q(category_id=category_id)
     return films.filter(match)
 
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
+from affea.numbers import parse_id
 from content_app.models import Film
 
 SITE_NAME = "Affea"
@@ -54,7 +55,9 @@ def site_meta(
     noindex: bool = False,
 ) -> PageMeta:
     page = request.GET.get("page", "")
-    canonical = absolute(request.path) + (f"?page={page}" if page.isdigit() and page != "1" else "")
+    canonical = absolute(request.path) + (
+        f"?page={page}" if parse_id(page) not in (None, 1) else ""
+    )
     return PageMeta(
         title=title, description=_describe(description), canonical=canonical, noindex=noindex
     )

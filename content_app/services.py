@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from affea.errors import DomainError
 from content_app import selectors
@@ -47,11 +49,25 @@ def watch_progress_record(*, user: Any, film: Film, position: float) -> WatchPro
 # --- Staff: publishing and processing (the pipeline itself is in content_app.pipeline) ---
 
 
+def _day(moment: datetime) -> str:
+    return date_format(timezone.localtime(moment), "j F Y, H:i")
+
+
 def film_publish(*, film: Film) -> bool:
     """Publish `film` (keeping its first publish time); return whether anything changed."""
     if film.taken_down_at is not None:
         raise DomainError(f"“{film.title}” is taken down; it cannot be published.")
     now = timezone.now()
+    if film.licence_ends_at is not None and film.licence_ends_at <= now:
+        raise DomainError(
+            f"The licence of “{film.title}” ended on {_day(film.licence_ends_at)}: extend it "
+            "before publishing."
+        )
+    if film.licence_starts_at is not None and film.licence_starts_at > now:
+        raise DomainError(
+            f"The licence of “{film.title}” starts on {_day(film.licence_starts_at)}: it is "
+            "published then."
+        )
     changed = Film.objects.filter(pk=film.pk, is_published=False).update(
         is_published=True, published_at=Coalesce(F("published_at"), Value(now))
     )

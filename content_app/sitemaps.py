@@ -38,6 +38,8 @@ class FilmSitemap(_SiteSitemap):
     limit = 5000
 
     def items(self) -> QuerySet[Film]:
+        if settings.CATALOGUE_PRIVATE:  # members only: nothing of it is for crawlers
+            return Film.objects.none()
         return (
             selectors.films_visible_to(AnonymousUser())
             .only(
@@ -87,6 +89,8 @@ class PageSitemap(_SiteSitemap):
     changefreq = "daily"
 
     def items(self) -> list[str]:
+        if settings.CATALOGUE_PRIVATE:
+            return []
         pages = [reverse("content:home")]
         pages += [
             reverse("content:category", kwargs={"slug": slug})

@@ -8,6 +8,7 @@ segment behind a signed URL.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import webvtt
@@ -32,6 +33,31 @@ class SubtitleTrack:
     language: str
     label: str
     url: str
+
+
+# A BCP 47 tag's shape: a language, then subtags (script, region, variants) joined by "-".
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+
+
+def language_tag(value: str) -> str:
+    """A BCP 47 tag in its usual case ("pt-br" -> "pt-BR", "zh-hant" -> "zh-Hant"), so one
+    language is one track; a clear error when `value` is not one. The tag names the track's
+    playlist URL and the HLS master's LANGUAGE, so nothing else may pass."""
+    value = value.strip()
+    if not _LANGUAGE_TAG.fullmatch(value):
+        raise ValidationError(
+            "Use a BCP 47 language code: letters, then subtags joined by “-”, e.g. en, fr, pt-BR."
+        )
+    first, *rest = value.split("-")
+    subtags = [first.lower()]
+    for subtag in rest:
+        if len(subtag) == 2 and subtag.isalpha():
+            subtags.append(subtag.upper())  # region
+        elif len(subtag) == 4 and subtag.isalpha():
+            subtags.append(subtag.title())  # script
+        else:
+            subtags.append(subtag.lower())
+    return "-".join(subtags)
 
 
 def to_webvtt(upload: UploadedFile) -> ContentFile[bytes]:

@@ -233,6 +233,8 @@ def player_context(film: Film, request: HttpRequest) -> dict[str, object]:
 @cache_control(public=True, max_age=60)
 def film_poster(request: HttpRequest, slug: str) -> HttpResponse:
     """A stable address of a film's poster for crawlers and unfurlers: a fresh signed URL."""
+    if (login := _private_catalogue_login(request)) is not None:
+        return login
     film = _visible_film(request, slug)
     name = film.poster.name or film.thumbnail.name
     if not name:

@@ -81,8 +81,13 @@ class CurrentPasswordForm(forms.Form):
         strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
 
+    # Its own ids: two of these forms share the account page, and a label must name its own
+    # form's password field (the same name is fine: each form posts alone).
+    id_prefix = "id"
+
     def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         self.user = user
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
         super().__init__(*args, **kwargs)
 
     def clean_current_password(self) -> str:
@@ -93,6 +98,7 @@ class CurrentPasswordForm(forms.Form):
 
 
 class EmailChangeForm(CurrentPasswordForm):
+    id_prefix = "email"
     new_email = forms.EmailField(max_length=254, label="New email address")
 
     def clean_new_email(self) -> str:
@@ -105,6 +111,7 @@ class EmailChangeForm(CurrentPasswordForm):
 
 
 class DeleteAccountForm(CurrentPasswordForm):
+    id_prefix = "delete"
     confirm = forms.BooleanField(
         label="I understand that my account, favourites and watch history are deleted for good."
     )

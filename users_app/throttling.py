@@ -65,8 +65,9 @@ def _rates(scope: str) -> dict[str, Rate]:
 
 
 def _key(scope: str, kind: str, value: str) -> str:
-    # Hashed so neither addresses nor emails sit in Redis in clear.
-    digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
+    # Hashed so neither addresses nor emails sit in Redis in clear. The throttle runs before
+    # validation: a lone surrogate in JSON ("\ud800") must count, not raise.
+    digest = hashlib.sha256(value.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return (
         f"{settings.CACHES['default'].get('KEY_PREFIX', 'affea')}:throttle:{scope}:{kind}:{digest}"
     )

@@ -19,6 +19,7 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import base36_to_int, int_to_base36, urlsafe_base64_decode
 from django.utils.http import urlsafe_base64_encode as _b64encode
 
+from affea.numbers import parse_id
 from users_app.models import User
 
 _EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
@@ -91,7 +92,7 @@ def uid_decode(uid: str) -> int | None:
         value = force_str(urlsafe_base64_decode(uid))
     except (ValueError, UnicodeDecodeError):
         return None
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return parse_id(value)
 
 
 def text_encode(value: str) -> str:

@@ -89,8 +89,10 @@ class FilmListView(FilmItemListView):
         query.is_valid(raise_exception=True)
         filters = {"category": query.validated_data.get("category")}
         search = query.validated_data.get("search")
-        if selectors.sees_every_film(request.user) or search:
-            # Staff lists differ per state; free-text searches rarely repeat.
+        unknown = set(request.query_params) - set(FilmListQuerySerializer().fields)
+        if selectors.sees_every_film(request.user) or search or unknown:
+            # Staff lists differ per state; free-text searches rarely repeat; parameters the
+            # list does not read (which its page links repeat) must not each add an entry.
             return Response(self._payload(request.user, **filters, search=search))
         # Every viewer sees the same films: the anonymous list is shared by all web
         # processes until the catalogue changes, and a viewer's favourites are laid over it.

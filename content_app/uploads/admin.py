@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from affea.errors import DomainError
+from affea.numbers import parse_id
 from content_app import services
 from content_app.media.probe import VIDEO_EXTENSIONS
 from content_app.models import Film
@@ -206,7 +207,7 @@ class FilmUploadAdminMixin(_Base):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        film = films_with_renditions([int(object_id) if object_id.isdigit() else -1]).first()
+        film = films_with_renditions([parse_id(object_id) or -1]).first()
         context = {**self._upload_context(film), **(extra_context or {})}
         return super().change_view(request, object_id, form_url, context)
 

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404
 
 from affea.errors import DomainError
+from affea.numbers import parse_id
 from content_app.models import Film, SourceUpload
 from content_app.uploads import multipart
 from content_app.uploads.status import film_status, films_with_renditions
@@ -29,7 +30,7 @@ def _film(admin: ModelAdmin[Film], request: HttpRequest, film_ref: str) -> Film 
         if not admin.has_add_permission(request):
             raise PermissionDenied
         return None
-    film = get_object_or_404(Film, pk=int(film_ref) if film_ref.isdigit() else -1)
+    film = get_object_or_404(Film, pk=parse_id(film_ref) or -1)
     if not admin.has_change_permission(request, film):
         raise PermissionDenied
     return film
@@ -64,7 +65,7 @@ def begin(admin: ModelAdmin[Film], request: HttpRequest, film_ref: str) -> JsonR
         body: dict[str, Any] = json.loads(request.body or b"{}")
         metadata = body.get("metadata") or {}
         size = int(metadata.get("size") or 0)
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, OverflowError):  # 1e400 is infinity
         return JsonResponse(
             {"error": "The request did not say the file's name and size."}, status=400
         )
@@ -137,6 +138,6 @@ def complete(
 
 def status(admin: ModelAdmin[Film], request: HttpRequest) -> JsonResponse:
     """Processing status of the films `?ids=1,2,3` this user may view."""
-    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()][:200]
+    ids = [i for i in map(parse_id, request.GET.get("ids", "").split(",")[:200]) if i is not None]
     films = [f for f in films_with_renditions(ids) if admin.has_view_permission(request, f)]
     return JsonResponse({"films": [film_status(f) for f in films]})

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import django_rq
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 
 from affea.storage import s3_client
 from content_app.models import Category, Film, ProcessingState, Rendition, RenditionStatus
+from tests.content.factories import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -251,3 +256,72 @@ def test_staff_reach_the_rq_dashboard_from_the_admin(staff_client):
     response = staff_client.get(dashboard)
     assert response.status_code == 200
     assert b"default" in response.content
+
+
+@pytest.mark.parametrize("action", ["publish", "unpublish", "reprocess"])
+def test_view_only_staff_cannot_run_the_actions_that_change_films(client, action):
+    film = _film(1)
+    if action == "unpublish":
+        film.is_published, film.published_at = True, timezone.now()
+        film.save()
+    viewer = make_user(staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_film"))
+    client.force_login(viewer)
+
+    page = _action(client, action, [film])
+
+    film.refresh_from_db()
+    assert film.is_published == (action == "unpublish")
+    assert f'value="{action}"' not in page.content.decode()
+
+
+def test_publishing_outside_the_licence_window_is_refused_in_plain_words(staff_client):
+    now = timezone.now()
+    ended = _film(1)
+    ended.licence_starts_at, ended.licence_ends_at = now - timedelta(days=10), now - timedelta(1)
+    ended.save()
+    coming = _film(2)
+    coming.licence_starts_at = now + timedelta(days=10)
+    coming.save()
+
+    page = _action(staff_client, "publish", [ended, coming]).content.decode()
+
+    assert "licence of “Film 1” ended on" in page
+    assert "licence of “Film 2” starts on" in page
+    assert not Film.objects.filter(is_published=True).exists()
+
+
+def test_a_licence_ending_before_it_starts_is_a_field_error(staff_client):
+    film = _film(1)
+    response = staff_client.post(
+        reverse("admin:content_app_film_change", args=[film.pk]),
+        {
+            "title": film.title,
+            "slug": film.slug,
+            "licence_starts_at_0": "2027-02-01",
+            "licence_starts_at_1": "00:00:00",
+            "licence_ends_at_0": "2027-01-01",
+            "licence_ends_at_1": "00:00:00",
+            **INLINE_EMPTY,
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["licence_ends_at"] == [
+        "The licence must end after it starts."
+    ]
+
+
+def test_a_slug_another_film_has_is_changed_and_staff_are_told(staff_client):
+    _film(1)
+    taken = Film.objects.get().slug
+
+    page = staff_client.post(
+        reverse("admin:content_app_film_add"),
+        {"title": "Another", "slug": taken, **INLINE_EMPTY},
+        follow=True,
+    ).content.decode()
+
+    film = Film.objects.get(title="Another")
+    assert film.slug == f"{taken}-2"
+    assert f"Another film already has the slug “{taken}”: this one is “{taken}-2”" in page

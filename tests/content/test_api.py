@@ -328,6 +328,21 @@ def test_viewer_list_is_served_from_the_cache_until_the_catalogue_changes(api: A
     assert [i["id"] for i in after] == [other.pk]
 
 
+def test_parameters_the_list_does_not_read_add_no_cache_entries(api: APIClient) -> None:
+    from django.core.cache import cache
+
+    make_film()
+    api.get("/api/content/")  # the shared entry exists
+    redis = cache._cache.get_client(write=False)  # type: ignore[attr-defined]
+    before = len(redis.keys("*"))
+
+    for number in range(20):
+        assert api.get("/api/content/", {"utm": str(number)}).status_code == 200
+
+    # Each junk value added two entries (list and gzipped list) of the whole catalogue.
+    assert len(redis.keys("*")) == before
+
+
 def test_cached_list_shows_each_viewer_only_their_favourites(api: APIClient) -> None:
     film = make_film()
     fan, other = make_user(), make_user()

@@ -148,3 +148,18 @@ def test_static_files_are_compressed_hashed_and_cached_for_long(tmp_path: Path) 
     max_age = re.search(r"max-age=(\d+)", response["Cache-Control"])
     assert max_age is not None
     assert int(max_age.group(1)) >= 31_536_000
+
+
+@override_settings(CATALOGUE_PRIVATE=True)
+def test_a_private_catalogue_gives_crawlers_neither_sitemap_entries_nor_posters(
+    client: Client,
+) -> None:
+    film = make_film(title="Members Only Film", description="Secret synopsis", thumbnail=True)
+
+    sitemap = client.get("/sitemap.xml").content.decode()
+    poster = client.get(f"/films/{film.slug}/poster")
+
+    assert "Members Only Film" not in sitemap
+    assert film.slug not in sitemap
+    assert poster.status_code == 302
+    assert poster["Location"].startswith("/accounts/login/")

@@ -6,6 +6,7 @@ import re
 
 import pytest
 import requests
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from content_app.models import Film, Subtitle
+from content_app.subtitles import language_tag
 from tests.content.factories import make_film, make_user
 
 pytestmark = pytest.mark.django_db
@@ -61,9 +63,11 @@ def staff_client(client: Client, django_user_model) -> Client:
     return client
 
 
-def _post_change_form(staff_client: Client, film: Film, upload: SimpleUploadedFile) -> str:
+def _post_change_form(
+    staff_client: Client, film: Film, upload: SimpleUploadedFile, language: str = "en"
+) -> str:
     form = staff_client.get(reverse("admin:content_app_film_change", args=[film.pk]))
-    data = _inline(upload, film)
+    data = {**_inline(upload, film), "subtitles-0-language": language}
     # Inlines that other apps add to the film admin come with their own empty management forms.
     for prefix in set(re.findall(r'name="([\w-]+)-TOTAL_FORMS"', form.content.decode())):
         data.setdefault(f"{prefix}-TOTAL_FORMS", "0")
@@ -161,3 +165,28 @@ def test_film_page_offers_subtitle_tracks_for_progressive_playback(client: Clien
 
     assert '<script id="player-tracks" type="application/json">' in page
     assert '"language": "en"' in page
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"), [("PT-br", "pt-BR"), ("zh-hant-tw", "zh-Hant-TW"), ("EN", "en")]
+)
+def test_a_language_code_is_stored_in_its_usual_case(typed: str, stored: str) -> None:
+    assert language_tag(typed) == stored
+
+
+@pytest.mark.parametrize("typed", ["pt/BR", "english", "e", "en-", "en us", "fr-²"])
+def test_a_language_that_is_no_bcp_47_code_is_refused(typed: str) -> None:
+    with pytest.raises(ValidationError, match="BCP 47"):
+        language_tag(typed)
+
+
+def test_admin_refuses_a_language_the_master_playlist_could_not_name(
+    staff_client: Client,
+) -> None:
+    # "pt/BR" was saved, and then every viewer's HLS master answered 500.
+    film = make_film()
+
+    page = _post_change_form(staff_client, film, SimpleUploadedFile("pt.vtt", VTT), "pt/BR")
+
+    assert "Use a BCP 47 language code" in page
+    assert not Subtitle.objects.exists()

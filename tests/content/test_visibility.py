@@ -38,10 +38,20 @@ def _take_down(film: Film) -> None:
     notice_accept_naming(film)
 
 
+def _licence_ended(film: Film) -> None:
+    # The licence job has not run yet: the window alone hides the film.
+    now = timezone.now()
+    Film.objects.filter(pk=film.pk).update(
+        licence_starts_at=now - timedelta(days=30), licence_ends_at=now - timedelta(seconds=1)
+    )
+    catalogue_changed()  # cached lists live a minute at most; here they are dropped at once
+
+
 HIDDEN: dict[str, Callable[[Film], None]] = {
     "unpublished": _unpublish,
     "nothing playable": _make_unplayable,
     "taken down": _take_down,
+    "licence ended": _licence_ended,
 }
 
 

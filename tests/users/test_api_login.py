@@ -272,6 +272,18 @@ def test_logout_with_the_access_cookie_alone_ends_the_whole_sign_in(
     assert refresh(replay).status_code == 401
 
 
+def test_a_bad_bearer_header_does_not_stop_logout(client: Client, user: User) -> None:
+    old = cookie(login(client), REFRESH).value
+
+    response = client.post("/api/users/logout/", HTTP_AUTHORIZATION="Bearer garbage")
+
+    assert response.status_code == 200
+    assert cookie(response, ACCESS).value == cookie(response, REFRESH).value == ""
+    replay = Client()
+    replay.cookies[REFRESH] = old
+    assert refresh(replay).status_code == 401
+
+
 def test_changing_the_password_ends_access_tokens(client: Client, make_user: MakeUser) -> None:
     user = make_user()
     login(client)

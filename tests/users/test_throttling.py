@@ -175,3 +175,22 @@ def test_throttle_keys_hold_no_email_in_clear(tight: None) -> None:
     throttle = AccountThrottle("login", request, "viewer@example.com")
     assert all("viewer" not in key for key in throttle.keys.values())
     assert throttle.keys["account"] == _key("login", "account", "VIEWER@example.com")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/users/register/", '{"email": "\\ud800x@example.com", "password": "x"}'),
+        ("/api/users/confirm/", '{"uid": "\\ud800x", "token": "t"}'),
+        ("/api/users/login/", '{"email": "\\ud800x@example.com", "password": "x"}'),
+    ],
+    ids=["register", "confirm", "login"],
+)
+def test_a_lone_surrogate_is_counted_and_refused_not_a_500(
+    client: Client, path: str, body: str
+) -> None:
+    # Valid JSON, not valid UTF-8: the throttle keys it before any field is validated.
+    response = client.generic("POST", path, body, content_type="application/json")
+
+    assert 400 <= response.status_code < 500, response.content

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core import mail
 from django.test import Client
@@ -110,6 +112,19 @@ def test_logout_page_ends_the_session(client: Client, user: User) -> None:
     response = client.post("/accounts/logout/")
     assert response.status_code == 302
     assert client.get("/accounts/").status_code == 302
+
+
+def test_each_field_of_the_account_page_has_its_own_id_and_label(
+    client: Client, user: User
+) -> None:
+    client.force_login(user)
+
+    page = client.get("/accounts/").content.decode()
+
+    ids = re.findall(r'<input[^>]* id="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), ids
+    for field_id in ids:
+        assert f'for="{field_id}"' in page, field_id  # the delete form's password had none
 
 
 def test_account_page_requires_login(client: Client) -> None:
