@@ -15,7 +15,7 @@ urlpatterns = [
     path("<int:pk>/progress/", views.ProgressView.as_view(), name="progress"),
     path("<int:pk>/hls/master.m3u8", views.HLSMasterView.as_view(), name="hls-master"),
     re_path(
-        r"^(?P<pk>[0-9]+)/hls/(?P<quality>[0-9]+p)\.m3u8$",
+        r"^(?P<pk>[0-9]{1,18})/hls/(?P<quality>[0-9]{1,5}p)\.m3u8$",
         views.HLSVariantView.as_view(),
         name="hls-variant",
     ),

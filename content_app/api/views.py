@@ -353,7 +353,7 @@ class HLSVariantView(APIView):
         summary="HLS variant playlist of one rendition (URIs are signed, with byte ranges)",
     )
     def get(self, request: Request, pk: str, quality: str) -> HttpResponse:
-        film_id = int(pk)  # a regex route: the captured id arrives as text
+        film_id = int(pk)  # a regex route (at most 18 digits): the id arrives as text
         user_id = hls.variant_token_user(request.query_params.get("token", ""), film_id=film_id)
         user = selectors.playback_viewer(user_id)
         if user is None:

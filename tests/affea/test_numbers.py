@@ -63,3 +63,10 @@ def test_staff_endpoints_answer_odd_numbers(admin_client: Client) -> None:
     assert admin_client.post(begin, body, content_type="application/json").status_code == 400
     change = reverse("admin:content_app_film_change", args=[SUPERSCRIPT])
     assert admin_client.get(change).status_code in (302, 404)
+
+
+@pytest.mark.django_db
+def test_a_variant_playlist_of_a_film_id_past_a_bigint_is_a_404(client: Client) -> None:
+    response = client.get(f"/api/content/{TOO_LONG}/hls/360p.m3u8", {"token": "x"})
+
+    assert response.status_code == 404
