@@ -21,9 +21,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     STATIC_ROOT=/app/staticfiles \
     MEDIA_ROOT=/app/var/media
 
-# Debian's FFmpeg makes the renditions; nothing else is needed at run time.
+# Debian's FFmpeg makes the renditions; `manage.py backup` runs pg_dump, which must be of
+# the server's major version (compose runs postgres:16; Debian 12 ships 15): PostgreSQL's
+# own repository, set up by Debian's postgresql-common script.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ffmpeg \
+    && apt-get install -y --no-install-recommends ffmpeg postgresql-common \
+    && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y \
+    && apt-get install -y --no-install-recommends postgresql-client-16 \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 affea \
@@ -42,6 +46,8 @@ RUN DEBUG=0 \
     SECRET_KEY=build-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz \
     ALLOWED_HOSTS=build.invalid SITE_URL=https://build.invalid \
     S3_ACCESS_KEY_ID=build S3_SECRET_ACCESS_KEY=build \
+    DMCA_AGENT_NAME=build DMCA_AGENT_ADDRESS=build DMCA_AGENT_EMAIL=agent@build.invalid \
+    DMCA_AGENT_PHONE=+10000000000 \
     python manage.py collectstatic --noinput --verbosity 0 \
     && mkdir -p /app/var/media \
     && chown -R affea:affea /app/staticfiles /app/var

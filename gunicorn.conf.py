@@ -54,9 +54,10 @@ worker_class = "gthread"
 #   3 x 4, 0                        | 142, 761               | 567, 288
 # More threads or fewer workers were within the noise of 4 x 4; 4 x 4 stays (2 per CPU, at
 # most 4), as it holds half the database connections of 4 x 8.
-workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
-threads = int(os.environ.get("WEB_THREADS", 4))
-timeout = int(os.environ.get("WEB_TIMEOUT", 120))
+# An empty value (`WEB_CONCURRENCY=` in an env file) is the default, not int("").
+workers = int(os.environ.get("WEB_CONCURRENCY") or min(4, multiprocessing.cpu_count() * 2))
+threads = int(os.environ.get("WEB_THREADS") or 4)
+timeout = int(os.environ.get("WEB_TIMEOUT") or 120)
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"

@@ -305,7 +305,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # The health probe answers over plain HTTP inside the private network.
-SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+# Health checks and Prometheus reach gunicorn over plain HTTP on the internal network.
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$"]
 SILENCED_SYSTEM_CHECKS: list[str] = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
 CORS_ALLOW_CREDENTIALS = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -17,6 +18,7 @@ from django.utils import timezone
 from pytest_django import Settings
 
 from affea.localdev import free_port, port_open
+from tests.content.factories import make_film
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -27,10 +29,20 @@ pytestmark = pytest.mark.skipif(
 
 
 def render_config(
-    *, upstream: str, port: int, static_root: Path, media_root: Path, run: Path
+    *,
+    upstream: str,
+    port: int,
+    static_root: Path,
+    media_root: Path,
+    run: Path,
+    balancer: bool = False,
 ) -> str:
-    """Rewrite the production config's container paths and hosts for a loopback run."""
+    """Rewrite the production config's container paths and hosts for a loopback run
+    (`balancer`: trust loopback as the load balancer in front, as an operator would)."""
     config = (ROOT / "nginx" / "nginx.conf").read_text()
+    if balancer:
+        config = config.replace("# 10.0.0.0/8 1;", "127.0.0.0/8 1;")
+        config = config.replace("# set_real_ip_from 10.0.0.0/8;", "set_real_ip_from 127.0.0.1;")
     replacements = {
         "user nginx;": "user root;",
         "pid /var/run/nginx.pid;": f"pid {run}/nginx.pid;",
@@ -61,6 +73,15 @@ class Nginx:
 
 @pytest.fixture
 def nginx(live_server: object, tmp_path: Path) -> Iterator[Nginx]:
+    yield from _nginx(live_server, tmp_path, balancer=False)
+
+
+@pytest.fixture
+def nginx_behind_balancer(live_server: object, tmp_path: Path) -> Iterator[Nginx]:
+    yield from _nginx(live_server, tmp_path, balancer=True)
+
+
+def _nginx(live_server: object, tmp_path: Path, *, balancer: bool) -> Iterator[Nginx]:
     static_root = tmp_path / "static"
     (static_root / "css").mkdir(parents=True)
     (static_root / "css" / "marker.css").write_text("/* collected by the test */\n")
@@ -74,7 +95,12 @@ def nginx(live_server: object, tmp_path: Path) -> Iterator[Nginx]:
     config = tmp_path / "nginx.conf"
     config.write_text(
         render_config(
-            upstream=upstream, port=port, static_root=static_root, media_root=media_root, run=run
+            upstream=upstream,
+            port=port,
+            static_root=static_root,
+            media_root=media_root,
+            run=run,
+            balancer=balancer,
         )
     )
     test = subprocess.run(
@@ -208,3 +234,40 @@ def test_nginx_keeps_playlist_tokens_out_of_its_access_log(nginx: Nginx) -> None
     assert "secret-" not in logged
     assert "/api/content/7/hls/360p.m3u8?[redacted]" in logged
     assert "/films/7/subtitles/en.m3u8?[redacted]" in logged
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_the_embed_page_may_be_framed(nginx: Nginx) -> None:
+    film = make_film(public_playback=True)
+
+    _, embed, _ = fetch(f"{nginx.url}/embed/{film.slug}/")
+    _, page, _ = fetch(f"{nginx.url}/films/{film.slug}/")
+
+    # DENY beside frame-ancestors * blocked embeds in browsers that read only the former.
+    assert "X-Frame-Options" not in embed
+    assert embed["Content-Security-Policy"] == "frame-ancestors *"
+    assert page["X-Frame-Options"] == "DENY"
+
+
+def _scheme_django_saw(nginx: Nginx, settings: Settings) -> str:
+    # What TRUSTED_PROXY_COUNT=1 configures: Django trusts the scheme nginx forwards. The
+    # scheme shows in the absolute link to the list's next page.
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    make_film(), make_film()
+    _, _, body = fetch(
+        f"{nginx.url}/api/content/?page=1&page_size=1", headers={"X-Forwarded-Proto": "https"}
+    )
+    return str(json.loads(body)["next"]).split(":", 1)[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_cannot_claim_https_through_nginx(nginx: Nginx, settings: Settings) -> None:
+    assert _scheme_django_saw(nginx, settings) == "http"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_trusted_load_balancer_passes_on_its_https(
+    nginx_behind_balancer: Nginx, settings: Settings
+) -> None:
+    # With nginx's own scheme it was http: Django redirected to https, for ever.
+    assert _scheme_django_saw(nginx_behind_balancer, settings) == "https"
