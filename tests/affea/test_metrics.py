@@ -149,3 +149,14 @@ def test_source_that_is_not_a_video_counts_as_a_media_failure_of_the_probe(
 def test_recording_survives_a_dead_redis(settings) -> None:
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     metrics.record(metrics.THROTTLED, ("some-view",))  # logs a warning, raises nothing
+
+
+@pytest.mark.django_db
+def test_prometheus_scrapes_plain_http_though_the_site_redirects_to_https(
+    client: Client, settings
+) -> None:
+    # Prometheus reaches gunicorn on the compose network: a redirect to https failed its TLS.
+    settings.SECURE_SSL_REDIRECT = True
+
+    assert client.get("/legal/dmca/", secure=False).status_code == 301
+    assert client.get("/metrics", headers=AUTH, secure=False).status_code == 200
