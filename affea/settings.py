@@ -405,6 +405,7 @@ ACCOUNT_THROTTLE_RATES: dict[str, dict[str, tuple[int, int]]] = {
     },
     "forgot_password": {"ip": (10, 3600), "account": (3, 3600)},
     "confirm": {"ip": (30, 3600), "account": (10, 3600)},
+    "reset_password": {"ip": (30, 3600), "account": (10, 3600)},
 }
 
 # --- Media pipeline -------------------------------------------------------------

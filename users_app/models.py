@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import string
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 
+# Only ASCII letters change case: str.lower() makes "İ" two characters (i and a combining
+# dot), another address than the one typed, longer than the column allows.
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        """The one form of an address Affea stores and looks up (the admin's forms too,
+        through AbstractUser.clean)."""
+        return (email or "").strip().translate(_ASCII_LOWER)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Sign-in finds the account in any case, as the unique index compares them.
+        return self.get(email__iexact=username)
+
     def _create(self, email: str, password: str | None, **extra: Any) -> User:
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user = self.model(email=self.normalize_email(email), **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user

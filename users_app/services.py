@@ -51,7 +51,7 @@ def _enqueue(func: Callable[..., Any], *args: Any) -> None:
 
 
 def normalize_email(email: str) -> str:
-    return User.objects.normalize_email(email.strip()).lower()
+    return User.objects.normalize_email(email)
 
 
 @transaction.atomic
@@ -96,11 +96,12 @@ def login_authenticate(*, request: HttpRequest, email: str, password: str) -> Us
     """Check credentials under the login throttle; one error for every kind of failure."""
     email = normalize_email(email)
     throttle = AccountThrottle("login", request, email)
-    throttle.check()
+    # Counted before the password is checked, so parallel guesses cannot all get through.
+    throttle.check_and_hit()
     user = authenticate(request, email=email, password=password)
     if not isinstance(user, User):
-        throttle.hit()
         raise InvalidCredentials()
+    throttle.give_back()  # a right password is no failure
     throttle.reset_account()
     return user
 

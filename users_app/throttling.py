@@ -73,6 +73,14 @@ def _key(scope: str, kind: str, value: str) -> str:
     )
 
 
+# DECR only keys that still exist: a DECR on an expired key would make one without expiry.
+_GIVE_BACK = """
+for _, key in ipairs(KEYS) do
+    if redis.call('exists', key) == 1 then redis.call('decr', key) end
+end
+"""
+
+
 class AccountThrottle:
     """The throttle of one endpoint (`scope`) for one request's client IP and account."""
 
@@ -86,36 +94,34 @@ class AccountThrottle:
             if value:
                 self.keys[kind] = _key(scope, kind, value)
 
-    def check(self) -> None:
-        """Raise Throttled (429 with Retry-After) when any key has used up its window."""
+    def check_and_hit(self) -> None:
+        """Count this attempt, and refuse it (429 with Retry-After) when that goes over a limit.
+
+        One atomic step, before the work it guards: a check first and a count after would let
+        every one of a burst of parallel requests pass the check before any was counted.
+        """
         connection = _redis(settings.REDIS_URL)
-        pipe = connection.pipeline(transaction=False)
+        pipe = connection.pipeline(transaction=True)
         kinds = [kind for kind in self.keys if kind in self.rates]
         for kind in kinds:
-            pipe.get(self.keys[kind])
+            pipe.incr(self.keys[kind])
+            pipe.expire(self.keys[kind], self.rates[kind].window, nx=True)
             pipe.ttl(self.keys[kind])
         results = pipe.execute()
         waits = []
         for index, kind in enumerate(kinds):
-            count, ttl = results[2 * index], results[2 * index + 1]
-            if count is not None and int(count) >= self.rates[kind].limit:
+            count, ttl = results[3 * index], results[3 * index + 2]
+            if int(count) > self.rates[kind].limit:
                 waits.append(ttl if ttl and ttl > 0 else self.rates[kind].window)
         if waits:
             raise Throttled(wait=max(waits))
 
-    def hit(self) -> None:
-        """Count one attempt against every key; the first hit opens the key's window."""
-        connection = _redis(settings.REDIS_URL)
-        pipe = connection.pipeline(transaction=True)
-        for kind, key in self.keys.items():
-            if kind in self.rates:
-                pipe.incr(key)
-                pipe.expire(key, self.rates[kind].window, nx=True)
-        pipe.execute()
-
-    def check_and_hit(self) -> None:
-        self.check()
-        self.hit()
+    def give_back(self) -> None:
+        """Uncount the attempt check_and_hit counted, when it was no failure (a right
+        password); a key that expired meanwhile is left gone."""
+        keys = [key for kind, key in self.keys.items() if kind in self.rates]
+        if keys:
+            _redis(settings.REDIS_URL).eval(_GIVE_BACK, len(keys), *keys)
 
     def reset_account(self) -> None:
         """Forget the account's failures (after a successful login)."""

@@ -169,6 +169,11 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
 @token_in_session
 def reset_password(request: HttpRequest, uid: str, token: str) -> HttpResponse:
     try:
+        # Every check of a link's token counts, so tokens cannot be tried at speed.
+        AccountThrottle("reset_password", request, uid).check_and_hit()
+    except Throttled as exc:
+        return HttpResponse(status=429, headers={"Retry-After": str(_wait(exc))})
+    try:
         user = services.reset_link_user(uid=uid, token=token)
     except services.InvalidLink as exc:
         return render(request, "users_app/link_invalid.html", {"message": exc.message}, status=400)

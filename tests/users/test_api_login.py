@@ -12,7 +12,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import aware_utcnow
 
 from content_app.models import Category, Favorite, Film
-from tests.users.conftest import MakeUser, cookie, login
+from tests.users.conftest import PASSWORD, MakeUser, cookie, login
 from users_app.jwt_tokens import token_pair_issue
 from users_app.models import LoginToken, User
 
@@ -270,6 +270,19 @@ def test_logout_with_the_access_cookie_alone_ends_the_whole_sign_in(
     replay = Client()
     replay.cookies[REFRESH] = old
     assert refresh(replay).status_code == 401
+
+
+def test_an_account_staff_added_with_capitals_can_log_in(admin_client: Client) -> None:
+    admin_client.post(
+        "/admin/users_app/user/add/",
+        {"email": "New.Staff@Example.COM", "usable_password": "true",
+         "password1": PASSWORD, "password2": PASSWORD},
+    )  # fmt: skip
+    assert User.objects.filter(email="new.staff@example.com").exists()
+
+    for typed in ("New.Staff@Example.COM", "new.staff@example.com"):
+        client = Client()
+        assert login(client, typed).status_code == 200, typed
 
 
 def test_a_bad_bearer_header_does_not_stop_logout(client: Client, user: User) -> None:

@@ -31,6 +31,21 @@ def test_register_creates_an_inactive_account_and_answers_201(client: Client) ->
     assert user.check_password(PASSWORD)
 
 
+def test_only_ascii_letters_of_an_address_change_case(client: Client) -> None:
+    # str.lower() made "İlker" "i̇lker" (two characters for İ): mail went to another address.
+    response = register(client, "İlker@Example.com")
+
+    assert response.status_code == 201
+    assert response.json() == {"email": "İlker@example.com"}
+
+
+def test_an_address_that_lowercasing_would_lengthen_is_not_a_500(client: Client) -> None:
+    # 212 characters, 412 after str.lower(): past the column's 254, a DataError.
+    response = register(client, "İ" * 200 + "@example.com")
+
+    assert response.status_code in (201, 400), response.content
+
+
 def test_register_rejects_a_taken_email_case_insensitively(client: Client, user: User) -> None:
     response = register(client, "VIEWER@example.com")
     assert response.status_code == 400

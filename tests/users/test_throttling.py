@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -23,6 +27,7 @@ def tight(settings: object) -> None:
         "email_exists": {"ip": (2, 60), "account": (10, 60)},
         "forgot_password": {"ip": (10, 60), "account": (2, 60)},
         "confirm": {"ip": (2, 60), "account": (10, 60)},
+        "reset_password": {"ip": (2, 60), "account": (10, 60)},
     }
 
 
@@ -194,3 +199,47 @@ def test_a_lone_surrogate_is_counted_and_refused_not_a_500(
     response = client.generic("POST", path, body, content_type="application/json")
 
     assert 400 <= response.status_code < 500, response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_guesses_cannot_get_past_the_account_limit(
+    live_server: Any, user: User, tight: None, settings: Any
+) -> None:
+    # The password check takes time (the real hasher): before, every guess of a burst passed
+    # the throttle's check while none had been counted yet (40 of 40 checked, limit 5).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    user.set_password(PASSWORD)
+    user.save()
+
+    def guess(number: int) -> int:
+        body = json.dumps({"email": user.email, "password": f"wrong-guess-{number}"}).encode()
+        request = urllib.request.Request(
+            f"{live_server.url}/api/users/login/", data=body, method="POST",
+            headers={"Content-Type": "application/json", "X-Forwarded-For": f"10.1.0.{number}"},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    with ThreadPoolExecutor(12) as pool:
+        codes = list(pool.map(guess, range(12)))
+
+    assert codes.count(400) == 3, codes  # the account's limit in `tight`
+    assert codes.count(429) == 9, codes
+
+
+@pytest.mark.parametrize("page", [False, True], ids=["API", "page"])
+def test_reset_password_is_throttled_per_ip(client: Client, tight: None, page: bool) -> None:
+    body = {"uid": "MQ", "token": "abc-def", "new_password": "lantern-harbour-58"}
+
+    def attempt() -> int:
+        if page:  # the mailed link, then the page it opens
+            return client.get("/accounts/password/reset/MQ/abc-def/", follow=True).status_code
+        return client.post(
+            "/api/users/reset-password/", body, content_type="application/json"
+        ).status_code
+
+    assert [attempt(), attempt()] == [400, 400]
+    assert attempt() == 429

@@ -210,6 +210,7 @@ class ForgotPasswordView(PublicAPIView):
 class ResetPasswordView(PublicAPIView):
     @extend_schema(request=ResetPasswordSerializer, responses={200: DetailSerializer})
     def post(self, request: Request) -> Response:
+        AccountThrottle("reset_password", request, _field(request, "uid")).check_and_hit()
         serializer = ResetPasswordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = serializer.validated_data
