@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 # Only ASCII letters change case: str.lower() makes "İ" two characters (i and a combining
 # dot), another address than the one typed, longer than the column allows.
@@ -70,6 +71,14 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # An account created active (by staff in the admin, createsuperuser) has its address
+        # vouched for: only a sign-up waiting for its link is unconfirmed, so no link can
+        # ever re-activate an account staff deactivated.
+        if self._state.adding and self.is_active and self.email_confirmed_at is None:
+            self.email_confirmed_at = timezone.now()
+        super().save(*args, **kwargs)
 
     @property
     def display_name(self) -> str:

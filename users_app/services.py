@@ -85,6 +85,8 @@ def user_confirm(*, uid: str, token: str) -> User:
     user = User.objects.select_for_update().filter(pk=user_id).first() if user_id else None
     if user is None or not token_check(user=user, purpose=TokenPurpose.CONFIRM, token=token):
         raise InvalidLink()
+    if user.email_confirmed_at is not None:  # confirmed once: a deactivation stands
+        raise InvalidLink()
     # Confirming changes email_confirmed_at, which the token signs: it works once.
     user.email_confirmed_at = timezone.now()
     user.is_active = True
@@ -114,7 +116,10 @@ def password_reset_request(*, email: str, request: HttpRequest | None = None) ->
 def reset_link_user(*, uid: str, token: str) -> User:
     """Return the account of a valid reset link (the page checks before showing its form)."""
     user = _user_for_link(uid)
-    if not user.is_active or not token_check(user=user, purpose=TokenPurpose.RESET, token=token):
+    # A sign-up never confirmed may reset too (the link proves the address); a deactivated
+    # account may not.
+    usable = user.is_active or user.email_confirmed_at is None
+    if not usable or not token_check(user=user, purpose=TokenPurpose.RESET, token=token):
         raise InvalidLink()
     return user
 
@@ -129,6 +134,11 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
         raise InvalidLink()
     validate_password(new_password, user=user)
     _password_set(user=user, password=new_password)
+    if user.email_confirmed_at is None:
+        # The owner proved the address and chose the password: whoever signed up with it
+        # before (and chose the old one) has no way in.
+        user.email_confirmed_at, user.is_active = timezone.now(), True
+        user.save(update_fields=["email_confirmed_at", "is_active"])
     return user
 
 

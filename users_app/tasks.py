@@ -15,7 +15,10 @@ def send_confirmation_mail(user_id: int, client: str = "") -> None:
 
 
 def send_password_reset_mail(email: str, client: str = "") -> None:
-    """Mail a reset link to an active account, or the confirmation link to an unconfirmed one.
+    """Mail a reset link to an active account or to a sign-up never confirmed.
+
+    Not a confirmation link for the latter: someone else may have signed up with this
+    address and chosen the password; the owner's reset replaces it and confirms the address.
 
     The request that enqueued this answered the same whether or not the account exists;
     the lookup happens here so the request's timing does not tell either.
@@ -23,10 +26,8 @@ def send_password_reset_mail(email: str, client: str = "") -> None:
     user = user_by_email(email=email)
     if user is None:
         return
-    if user.is_active and user.has_usable_password():
+    if (user.is_active and user.has_usable_password()) or user.email_confirmed_at is None:
         mail.password_reset_mail_send(user=user, client=client)
-    elif not user.is_active and user.email_confirmed_at is None:
-        mail.confirmation_mail_send(user=user, client=client)
 
 
 def send_email_change_mail(user_id: int, new_email: str) -> None:

@@ -12,8 +12,6 @@ from django.utils import timezone
 
 from tests.users.conftest import (
     Deliver,
-    MakeUser,
-    confirm_link_parts,
     cookie,
     login,
     reset_link_parts,
@@ -52,12 +50,53 @@ def test_forgot_password_rejects_an_invalid_email(client: Client) -> None:
     assert "email" in response.json()
 
 
-def test_forgot_password_for_an_unconfirmed_account_resends_the_confirmation(
-    client: Client, make_user: MakeUser, deliver: Deliver
+def test_a_sign_up_someone_else_made_with_my_address_is_mine_after_a_reset(
+    client: Client, deliver: Deliver
 ) -> None:
-    make_user("new@example.com", active=False)
-    deliver(lambda: forgot(client, "new@example.com"))
-    assert confirm_link_parts()
+    # The attacker signs up with the victim's address and a password of their choosing; the
+    # victim, told the address is taken, asks for a reset. A confirmation link (as before)
+    # activated the account with the attacker's password.
+    attacker = Client()
+    body = {"email": "victim@example.com", "password": "attacker-pass-123",
+            "confirm_password": "attacker-pass-123"}  # fmt: skip
+    attacker.post("/api/users/register/", body, content_type="application/json")
+    mail.outbox.clear()
+
+    deliver(lambda: forgot(client, "victim@example.com"))
+    assert mail.outbox[-1].subject == "Reset your Affea password"
+    assert reset(client, **reset_link_parts(), new_password=NEW_PASSWORD).status_code == 200
+
+    victim = User.objects.get(email="victim@example.com")
+    assert victim.is_active
+    assert victim.email_confirmed_at is not None
+    assert login(attacker, "victim@example.com", password="attacker-pass-123").status_code == 400
+    assert login(Client(), "victim@example.com", password=NEW_PASSWORD).status_code == 200
+
+
+def test_an_account_staff_deactivated_cannot_be_reactivated_by_any_link(
+    client: Client, admin_client: Client, deliver: Deliver
+) -> None:
+    # Made by staff in the admin (no confirmation time was recorded), then deactivated: the
+    # reset request mailed a confirmation link, which re-activated it.
+    admin_client.post(
+        "/admin/users_app/user/add/",
+        {"email": "banned@example.com", "usable_password": "true",
+         "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )  # fmt: skip
+    User.objects.filter(email="banned@example.com").update(is_active=False)
+    mail.outbox.clear()
+
+    deliver(lambda: forgot(client, "banned@example.com"))
+
+    assert mail.outbox == []
+    banned = User.objects.get(email="banned@example.com")
+    link = {
+        "uid": uid_encode(banned),
+        "token": token_make(user=banned, purpose=TokenPurpose.CONFIRM),
+    }
+    response = client.post("/api/users/confirm/", link, content_type="application/json")
+    assert response.status_code == 400
+    assert not User.objects.get(email="banned@example.com").is_active
 
 
 def test_reset_password_sets_the_new_password(client: Client, user: User, deliver: Deliver) -> None:
