@@ -9,6 +9,7 @@ given URLs to them can no longer use those URLs.
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from content_app.catalogue_cache import catalogue_changed
 from content_app.models import Film, Rendition, RenditionStatus
 from content_app.pipeline.queue import enqueue_cleanup
 from content_app.pipeline.storage import rendition_keys
+from content_app.playback import MAX_URL_TTL
 
 
 def _playable(film_id: int, version: int) -> bool:
@@ -27,9 +29,18 @@ def _playable(film_id: int, version: int) -> bool:
     return ready.exclude(media_key="").exists()
 
 
-def old_renditions_grace() -> timedelta:
-    """How long a replaced version's objects outlive it: a signed URL's life, and a margin."""
-    return timedelta(seconds=settings.AWS_QUERYSTRING_EXPIRE + 60)
+def old_renditions_grace(duration: float = 0.0) -> timedelta:
+    """How long a replaced version's objects outlive it: the life of the longest URL given
+    out to them (an HLS playlist's: the base TTL plus the film, `playback_ttl`), and a margin."""
+    return timedelta(
+        seconds=min(MAX_URL_TTL, settings.AWS_QUERYSTRING_EXPIRE + math.ceil(duration)) + 60
+    )
+
+
+def _longest(renditions: list[Rendition]) -> float:
+    """Seconds of the longest rendition, from its segments (the film's duration may already
+    be the new source's)."""
+    return max((sum(float(s[0]) for s in r.hls_segments or []) for r in renditions), default=0)
 
 
 @transaction.atomic
@@ -44,11 +55,13 @@ def film_go_live_if_due(*, film_id: int, version: int, complete: bool) -> bool:
     if not complete and (_playable(film_id, film.live_version) or not _playable(film_id, version)):
         return False
     others = Rendition.objects.filter(film_id=film_id).exclude(source_version=version)
-    doomed = rendition_keys(list(others))
+    replaced = list(others)
+    doomed = rendition_keys(replaced)
     others.delete()
     Film.objects.filter(pk=film_id).update(live_version=version)
     catalogue_changed()
-    enqueue_cleanup(doomed, delay=old_renditions_grace())
+    longest = max(_longest(replaced), film.duration or 0.0)
+    enqueue_cleanup(doomed, delay=old_renditions_grace(longest))
     return True
 
 

@@ -49,11 +49,23 @@
     if (playing) media.play().catch(function () {});
   }
 
-  // A source whose signatures expired answers 403: load fresh URLs and carry on there.
+  // Said in the player when it cannot go on, instead of a spinner that never ends.
+  function fail(message) {
+    var notice = document.getElementById("player-error");
+    if (!notice) return;
+    notice.textContent = message || "This film cannot be played right now. Reload the page to try again in a moment.";
+    notice.hidden = false;
+  }
+
+  // A source whose signatures expired answers 403 (404 when a replaced source's files are
+  // gone): load fresh URLs and carry on there.
   function reload(load) {
     var now = Date.now();
     recoveries = recoveries.filter(function (t) { return now - t < 30000; });
-    if (recoveries.length >= 3) return false; // not an expiry: stop instead of looping
+    if (recoveries.length >= 3) { // not an expiry: stop instead of looping, and say so
+      fail();
+      return false;
+    }
     recoveries.push(now);
     resumeAt = media.currentTime || resumeAt;
     resumePlaying = !media.paused;
@@ -90,9 +102,11 @@
     watchMedia();
     media.addEventListener("error", function () {
       var code = media.error && media.error.code;
-      if (code === 2 || code === 4) reload(playProgressive); // network, or a 403 page
+      if (code === 2 || code === 4) reload(load); // network, or a 403 page
+      else fail("Your browser could not decode this film.");
     });
-    return playProgressive();
+    function load() { playProgressive().catch(function () { fail(); }); }
+    load();
   }
 
   function hlsSupported() {
@@ -109,7 +123,7 @@
       seen = api;
       api.on("hlsError", function (event, error) {
         var code = error.response && error.response.code;
-        if (code === 403) {
+        if (code === 403 || code === 404) {
           reload(function () { media.src = data.masterUrl + "?fresh=" + Date.now(); });
         } else if (error.fatal && error.type === "networkError") {
           clearInterval(timer);

@@ -287,3 +287,23 @@ def test_embeddable_film_plays_in_an_iframe_on_another_origin(live_server, page)
     page.goto(embed)
     axe_check(page, "embed")
     screenshots(page, "embed")
+
+
+def test_a_film_whose_media_is_gone_says_so_instead_of_spinning(live_server, page) -> None:
+    # Renditions on record whose objects are not in storage (as after a replaced source's
+    # files were removed): every fragment answers 404; hls.js retried for good, in silence.
+    from django.test import Client
+
+    user = make_user(email="gone@example.com", password="a-long-passphrase-2026")
+    film = make_film(qualities=("120p", "360p"), upload=False)
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+
+    page.goto(f"{live_server.url}/films/{film.slug}/")
+    page.evaluate(f"() => {{ const m = {MEDIA}; m.muted = true; m.play().catch(() => {{}}); }}")
+
+    notice = page.wait_for_selector("#player-error:not([hidden])", timeout=30_000)
+    assert "cannot be played right now" in notice.inner_text()

@@ -1,0 +1,69 @@
+"""How long a replaced version's files and a reprocessed film's playback URLs live."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import django_rq
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from content_app import playback
+from content_app.models import Film, Rendition, RenditionStatus
+from content_app.pipeline import film_processing_restart
+from content_app.pipeline.live import film_go_live_if_due
+from tests.content.factories import make_film
+
+pytestmark = pytest.mark.django_db
+HOUR = 3600.0
+
+
+def _cleanup_after(django_capture_on_commit_callbacks: Any, film: Film, version: int) -> float:
+    with django_capture_on_commit_callbacks(execute=True):
+        assert film_go_live_if_due(film_id=film.pk, version=version, complete=True)
+    registry = django_rq.get_queue("default").scheduled_job_registry
+    [job_id] = registry.get_job_ids()
+    return (registry.get_scheduled_time(job_id) - timezone.now()).total_seconds()
+
+
+def test_a_replaced_versions_files_outlive_every_playlist_url_given_out(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # An hour-long film: its variant playlists sign segment URLs for the TTL plus an hour.
+    # The files went 6 minutes after the switch; a viewer mid-film then met 404s.
+    film = make_film(duration=HOUR)
+    Rendition.objects.filter(film=film).update(hls_segments=[[4.0, 1000, 0]] * 900)
+    Film.objects.filter(pk=film.pk).update(source_version=1)
+    Rendition.objects.create(
+        film=film, quality="360p", height=360, source_version=1, status=RenditionStatus.READY,
+        media_key="films/x/new.mp4", playlist_key="films/x/new.m3u8",
+    )  # fmt: skip
+
+    after = _cleanup_after(django_capture_on_commit_callbacks, film, 1)
+
+    assert after >= settings.AWS_QUERYSTRING_EXPIRE + HOUR
+
+
+def test_a_film_being_reprocessed_keeps_its_playback_url_lifetime() -> None:
+    # The duration was cleared at once: URLs of the version still on air lived 5 minutes.
+    film = make_film(duration=HOUR, source="films/x/source.mp4")
+    before = playback.playback_ttl(film)
+
+    film_processing_restart(film=film)
+
+    film.refresh_from_db()
+    assert playback.playback_ttl(film) == before == settings.AWS_QUERYSTRING_EXPIRE + HOUR
+
+
+def test_a_film_with_nothing_on_air_forgets_the_old_sources_duration() -> None:
+    film = make_film(duration=HOUR, source="films/x/source.mp4", status=RenditionStatus.ERROR)
+
+    film_processing_restart(film=film)
+
+    film.refresh_from_db()
+    assert film.duration is None
+    assert timedelta(seconds=playback.playback_ttl(film)) == timedelta(
+        seconds=settings.AWS_QUERYSTRING_EXPIRE
+    )
