@@ -221,6 +221,11 @@ class Rendition(models.Model):
         return f"{self.film_id} {self.quality}"
 
     @property
+    def seconds(self) -> float:
+        """Its length, from its HLS segments (0 before it is packaged)."""
+        return sum(float(segment[0]) for segment in self.hls_segments or [])
+
+    @property
     def target_height(self) -> int:
         return QUALITY_HEIGHTS[self.quality]
 

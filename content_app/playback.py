@@ -27,7 +27,7 @@ from affea import metrics
 from affea.errors import DomainError, NotFound, ServiceUnavailable
 from affea.storage import s3_client
 from content_app.media.objects import content_type_for
-from content_app.models import QUALITY_HEIGHTS, Film, Rendition
+from content_app.models import QUALITY_HEIGHTS, Film, Rendition, RenditionStatus
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -56,7 +56,15 @@ def playback_ttl(film: Film) -> int:
     A VOD playlist is fetched once; its segment URLs must still work at the last minute
     of the film, so their lifetime grows with the film's duration.
     """
-    return min(MAX_URL_TTL, settings.AWS_QUERYSTRING_EXPIRE + math.ceil(film.duration or 0))
+    duration = film.duration
+    if duration is None:
+        # Being reprocessed (the new probe has not run): the version on air plays for its
+        # own length, and its URLs must last that long (they lasted 5 minutes).
+        on_air = Rendition.objects.filter(
+            film_id=film.pk, source_version=film.live_version, status=RenditionStatus.READY
+        )
+        duration = max((r.seconds for r in on_air.only("hls_segments")), default=0.0)
+    return min(MAX_URL_TTL, settings.AWS_QUERYSTRING_EXPIRE + math.ceil(duration))
 
 
 # --- S3 presigning ----------------------------------------------------------------

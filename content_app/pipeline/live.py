@@ -38,9 +38,8 @@ def old_renditions_grace(duration: float = 0.0) -> timedelta:
 
 
 def _longest(renditions: list[Rendition]) -> float:
-    """Seconds of the longest rendition, from its segments (the film's duration may already
-    be the new source's)."""
-    return max((sum(float(s[0]) for s in r.hls_segments or []) for r in renditions), default=0)
+    # From the renditions: the film's duration may already be the new source's.
+    return max((r.seconds for r in renditions), default=0.0)
 
 
 @transaction.atomic

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from content_app.catalogue_cache import catalogue_changed
-from content_app.models import Film, ProcessingState, ProcessingStep, Rendition, RenditionStatus
+from content_app.models import Film, ProcessingState, ProcessingStep
 from content_app.pipeline.live import film_drop_unaired
 from content_app.pipeline.queue import (
     STEP_PROBE,
@@ -38,16 +38,10 @@ def film_processing_restart(*, film: Film) -> int:
         "processing_started_at": timezone.now(),
         "processing_source": locked.source.name or "",
         "source_probe": {},
+        "duration": None,
         "source_width": None,
         "source_height": None,
     }
-    # The duration stays while a version is on air: playback URLs live as long as the film
-    # on air (playback_ttl); the new probe writes the new source's.
-    on_air = Rendition.objects.filter(
-        film=locked, source_version=locked.live_version, status=RenditionStatus.READY
-    )
-    if not on_air.exists():
-        fields["duration"] = None
     has_source = bool(locked.source.name)
     if has_source:
         fields["processing_state"] = ProcessingState.PENDING

@@ -68,6 +68,15 @@ def test_compose_trusts_the_proxy_because_nginx_overwrites_the_header() -> None:
     nginx = (ROOT / "nginx" / "nginx.conf").read_text()
     compose = (ROOT / "docker-compose.yml").read_text()
 
-    # A client's own X-Forwarded-Proto never passes nginx: it sets the scheme it saw.
-    assert "proxy_set_header X-Forwarded-Proto $scheme;" in nginx
+    # A client's own X-Forwarded-Proto never passes nginx: it sets the scheme it saw, unless
+    # the request came from a load balancer the operator listed (none by default; the
+    # behaviour is in test_nginx.py).
+    assert "proxy_set_header X-Forwarded-Proto $affea_forwarded_proto;" in nginx
+    assert '"1:https" https;' in nginx
+    assert "default $scheme;" in nginx
+    geo = nginx[nginx.index("geo $realip_remote_addr $affea_from_balancer {") :]
+    listed = geo[: geo.index("}")].splitlines()[1:]
+    assert [line.strip() for line in listed if line.strip() and line.strip()[0] != "#"] == [
+        "default 0;"
+    ]
     assert 'TRUSTED_PROXY_COUNT: "1"' in compose

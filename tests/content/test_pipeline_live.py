@@ -47,23 +47,25 @@ def test_a_replaced_versions_files_outlive_every_playlist_url_given_out(
 
 
 def test_a_film_being_reprocessed_keeps_its_playback_url_lifetime() -> None:
-    # The duration was cleared at once: URLs of the version still on air lived 5 minutes.
+    # The duration is cleared until the new probe runs: URLs of the version still on air
+    # lived 5 minutes, captions claimed 1 s.
     film = make_film(duration=HOUR, source="films/x/source.mp4")
+    Rendition.objects.filter(film=film).update(hls_segments=[[4.0, 1000, 0]] * 900)
     before = playback.playback_ttl(film)
 
     film_processing_restart(film=film)
 
     film.refresh_from_db()
+    assert film.duration is None  # the pipeline's "not probed yet"
     assert playback.playback_ttl(film) == before == settings.AWS_QUERYSTRING_EXPIRE + HOUR
 
 
-def test_a_film_with_nothing_on_air_forgets_the_old_sources_duration() -> None:
+def test_a_film_with_nothing_on_air_has_the_base_lifetime_until_probed() -> None:
     film = make_film(duration=HOUR, source="films/x/source.mp4", status=RenditionStatus.ERROR)
 
     film_processing_restart(film=film)
 
     film.refresh_from_db()
-    assert film.duration is None
     assert timedelta(seconds=playback.playback_ttl(film)) == timedelta(
         seconds=settings.AWS_QUERYSTRING_EXPIRE
     )
