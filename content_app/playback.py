@@ -8,6 +8,7 @@ Django-signed URLs to a Range-capable view when `STORAGE_BACKEND=local`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -50,21 +51,28 @@ class VideoURL:
     expires_at: datetime
 
 
-def playback_ttl(film: Film) -> int:
-    """Seconds a URL used during a whole playback stays valid: the base TTL plus the film.
+def longest_seconds(renditions: Iterable[Rendition]) -> float:
+    """The length of the longest of `renditions`, from their HLS segments."""
+    return max((r.seconds for r in renditions), default=0.0)
 
-    A VOD playlist is fetched once; its segment URLs must still work at the last minute
-    of the film, so their lifetime grows with the film's duration.
-    """
+
+def url_ttl_for(seconds: float) -> int:
+    """Seconds a URL used during a whole playback of `seconds` stays valid: the base TTL
+    plus the film (a VOD playlist is fetched once; its segment URLs must still work at the
+    last minute of the film), capped at SigV4's week."""
+    return min(MAX_URL_TTL, settings.AWS_QUERYSTRING_EXPIRE + math.ceil(seconds))
+
+
+def playback_ttl(film: Film) -> int:
+    """`url_ttl_for` the film; while it is reprocessed (no duration until the new probe), for
+    the renditions on air, which still play for their own length."""
     duration = film.duration
     if duration is None:
-        # Being reprocessed (the new probe has not run): the version on air plays for its
-        # own length, and its URLs must last that long (they lasted 5 minutes).
         on_air = Rendition.objects.filter(
             film_id=film.pk, source_version=film.live_version, status=RenditionStatus.READY
         )
-        duration = max((r.seconds for r in on_air.only("hls_segments")), default=0.0)
-    return min(MAX_URL_TTL, settings.AWS_QUERYSTRING_EXPIRE + math.ceil(duration))
+        duration = longest_seconds(on_air.only("hls_segments"))
+    return url_ttl_for(duration)
 
 
 # --- S3 presigning ----------------------------------------------------------------

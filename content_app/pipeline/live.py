@@ -9,17 +9,15 @@ given URLs to them can no longer use those URLs.
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 
 from content_app.catalogue_cache import catalogue_changed
 from content_app.models import Film, Rendition, RenditionStatus
 from content_app.pipeline.queue import enqueue_cleanup
 from content_app.pipeline.storage import rendition_keys
-from content_app.playback import MAX_URL_TTL
+from content_app.playback import longest_seconds, url_ttl_for
 
 
 def _playable(film_id: int, version: int) -> bool:
@@ -31,15 +29,8 @@ def _playable(film_id: int, version: int) -> bool:
 
 def old_renditions_grace(duration: float = 0.0) -> timedelta:
     """How long a replaced version's objects outlive it: the life of the longest URL given
-    out to them (an HLS playlist's: the base TTL plus the film, `playback_ttl`), and a margin."""
-    return timedelta(
-        seconds=min(MAX_URL_TTL, settings.AWS_QUERYSTRING_EXPIRE + math.ceil(duration)) + 60
-    )
-
-
-def _longest(renditions: list[Rendition]) -> float:
-    # From the renditions: the film's duration may already be the new source's.
-    return max((r.seconds for r in renditions), default=0.0)
+    out to them (an HLS playlist's, for a film of `duration`), and a margin."""
+    return timedelta(seconds=url_ttl_for(duration) + 60)
 
 
 @transaction.atomic
@@ -59,7 +50,8 @@ def film_go_live_if_due(*, film_id: int, version: int, complete: bool) -> bool:
     others.delete()
     Film.objects.filter(pk=film_id).update(live_version=version)
     catalogue_changed()
-    longest = max(_longest(replaced), film.duration or 0.0)
+    # From the renditions too: the film's duration may already be the new source's.
+    longest = max(longest_seconds(replaced), film.duration or 0.0)
     enqueue_cleanup(doomed, delay=old_renditions_grace(longest))
     return True
 
