@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.core import mail
 from django.core.files.base import ContentFile
+from django.test import Client
 
 from content_app.models import Category, Film, Subtitle
 from tests.content.browser import AXE, CUE, DESKTOP, OUTPUT, PHONE
@@ -226,17 +227,18 @@ def test_viewer_signs_up_finds_watches_and_keeps_a_watchlist(
         screenshots(page, name)
 
 
-def test_playback_carries_on_through_an_expired_signature(live_server, page, settings) -> None:
-    settings.AWS_QUERYSTRING_EXPIRE = 1  # PLAYBACK_URL_TTL: URLs last 1 s + the film
-    user = make_user(email="late@example.com", password="a-long-passphrase-2026")
-    film = make_film(qualities=("120p", "360p"), upload=True)
-    from django.test import Client
-
+def _sign_in_the_browser(page: Any, live_server: Any, user: Any) -> None:
+    """Give the browser a session of `user` (signing in through the page is tested above)."""
     client = Client()
     client.force_login(user)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
+    session = client.cookies["sessionid"].value
+    page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+
+
+def test_playback_carries_on_through_an_expired_signature(live_server, page, settings) -> None:
+    settings.AWS_QUERYSTRING_EXPIRE = 1  # PLAYBACK_URL_TTL: URLs last 1 s + the film
+    _sign_in_the_browser(page, live_server, make_user(email="late@example.com"))
+    film = make_film(qualities=("120p", "360p"), upload=True)
     masters: list[str] = []
     page.on("request", lambda r: masters.append(r.url) if "master.m3u8" in r.url else None)
     refused: list[int] = []
@@ -292,15 +294,8 @@ def test_embeddable_film_plays_in_an_iframe_on_another_origin(live_server, page)
 def test_a_film_whose_media_is_gone_says_so_instead_of_spinning(live_server, page) -> None:
     # Renditions on record whose objects are not in storage (as after a replaced source's
     # files were removed): every fragment answers 404; hls.js retried for good, in silence.
-    from django.test import Client
-
-    user = make_user(email="gone@example.com", password="a-long-passphrase-2026")
+    _sign_in_the_browser(page, live_server, make_user(email="gone@example.com"))
     film = make_film(qualities=("120p", "360p"), upload=False)
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
 
     page.goto(f"{live_server.url}/films/{film.slug}/")
     page.evaluate(f"() => {{ const m = {MEDIA}; m.muted = true; m.play().catch(() => {{}}); }}")
