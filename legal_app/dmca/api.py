@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 from rest_framework.views import APIView
 
 from content_app.models import Film
@@ -53,13 +55,18 @@ def _statement(element: str, elements: dict[str, str]) -> _Statement:
 
 
 MAX_MATERIAL_LENGTH = 5000
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# What DRF's CharField runs and this field is not one: no NUL (PostgreSQL cannot store it),
+# no lone UTF-16 surrogate (the error echoing it could not be encoded).
+_STORABLE = (ProhibitNullCharactersValidator(), ProhibitSurrogateCharactersValidator())
 
 
 def _storable(text: str) -> bool:
-    """Text PostgreSQL can store and JSON can echo: no NUL, no lone UTF-16 surrogate (DRF's
-    CharField refuses both; this field is not one)."""
-    return "\x00" not in text and not _SURROGATE.search(text)
+    try:
+        for validator in _STORABLE:
+            validator(text)
+    except (DjangoValidationError, serializers.ValidationError):
+        return False
+    return True
 
 
 @extend_schema_field(
