@@ -65,6 +65,9 @@ def upload_begin(*, film: Film | None, filename: str, size: int, user_id: int) -
 def upload_record(*, upload_id: str, key: str, user_id: int, film: Film | None) -> SourceUpload:
     """The upload `upload_id` if it is `key`'s, was begun by this user for this film, and
     is not abandoned."""
+    if "\x00" in upload_id or "\x00" in key:
+        # PostgreSQL text cannot hold NUL: such a reference names no upload.
+        raise UploadRefused()
     record = (
         SourceUpload.objects.in_progress()
         .filter(upload_id=upload_id, key=key, user_id=user_id, film=film)

@@ -65,7 +65,8 @@ def begin(admin: ModelAdmin[Film], request: HttpRequest, film_ref: str) -> JsonR
         body: dict[str, Any] = json.loads(request.body or b"{}")
         metadata = body.get("metadata") or {}
         size = int(metadata.get("size") or 0)
-    except (ValueError, TypeError, AttributeError, OverflowError):  # 1e400 is infinity
+    # 1e400 is infinity (OverflowError); "[[[[…" nested deeper than Python's stack: RecursionError.
+    except (ValueError, TypeError, AttributeError, OverflowError, RecursionError):
         return JsonResponse(
             {"error": "The request did not say the file's name and size."}, status=400
         )

@@ -123,6 +123,27 @@ def test_a_file_larger_than_storage_holds_is_refused_before_any_byte(staff, seaw
     assert _bucket_keys(seaweed, f"films/{film.uuid}/") == ([], [])
 
 
+def test_odd_upload_references_and_bodies_are_refused_not_errors(staff, seaweed, big_video):
+    film = Film.objects.create(title="Odd", slug="odd")
+    created = _begin(staff, film.pk, "film.mp4", len(big_video)).json()
+    upload, key = created["uploadId"], created["key"]
+    nul = "a%00b"
+    for url in (
+        f"{_base(film.pk)}/{upload}?key={nul}",
+        f"{_base(film.pk)}/{upload}/1?key={nul}",
+        f"{_base(film.pk)}/{nul}?key={key}",
+    ):
+        assert staff.get(url).status_code == 404, url
+    assert staff.post(f"{_base(film.pk)}/{upload}/complete?key={nul}").status_code == 404
+    assert staff.delete(f"{_base(film.pk)}/{upload}?key={nul}").status_code == 404
+    nested = b"[" * 100_000 + b"]" * 100_000  # deeper than Python's stack
+    refused = staff.post(_base(film.pk), nested, content_type="application/json")
+    assert refused.status_code == 400
+    assert "name and size" in refused.json()["error"]
+    # The real upload is untouched by all of that.
+    assert staff.get(f"{_base(film.pk)}/{upload}?key={key}").status_code == 200
+
+
 def test_abort_leaves_no_parts(staff, seaweed, big_video):
     film = Film.objects.create(title="Gone", slug="gone")
     created = _begin(staff, film.pk, "film.mp4", len(big_video)).json()
