@@ -27,10 +27,16 @@ _KNOWN_REASONS: tuple[tuple[str, str], ...] = (
     ),
     ("Invalid argument", "FFmpeg could not read the file (invalid argument)."),
     ("Permission denied", "The file could not be read (permission denied)."),
+    ("Input/output error", "The file is incomplete or damaged: it ends before its data does."),
+    ("End of file", "The file is incomplete or damaged: it ends before its data does."),
     ("No space left on device", "The worker ran out of disk space while processing the file."),
 )
 
 _NOISE = re.compile(r"^\s*(Last message repeated|\[.*\] (?:Stream|Metadata|Side data))")
+# FFmpeg names the worker's files and its own objects ("[mov,mp4 @ 0x55d…] "): staff read
+# neither, and paths tell anyone who sees the message how the worker is laid out.
+_PATH = re.compile(r"(?<![\w.])/[^\s:'\"]+")
+_CONTEXT = re.compile(r"\[[^\]]* @ 0x[0-9a-fA-F]+\]\s*")
 
 
 def explain_ffmpeg_failure(stderr: str, *, tool: str = "FFmpeg") -> str:
@@ -43,7 +49,7 @@ def explain_ffmpeg_failure(stderr: str, *, tool: str = "FFmpeg") -> str:
     if not lines:
         return f"{tool} failed without saying why."
     # The last line is where FFmpeg states the error that stopped it.
-    last = lines[-1]
+    last = _PATH.sub("the file", _CONTEXT.sub("", lines[-1]))
     if len(last) > 300:
         last = last[:297] + "..."
     return f"{tool} could not process the file: {last}"

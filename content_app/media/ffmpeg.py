@@ -171,7 +171,7 @@ def ladder_graph(info: ProbeResult | None, sizes: Sequence[tuple[int, int]]) -> 
     Deinterlacing, tone-mapping and rate conversion run once, before the split, so a
     rung more costs its scaling and encoding only.
     """
-    head = ",".join(["[0:v:0]null", *_source_filters(info)])
+    head = ",".join(["[0:V:0]null", *_source_filters(info)])
     if len(sizes) == 1:
         return f"{head},{_scale(info, *sizes[0])}[v0]"
     labels = "".join(f"[s{i}]" for i in range(len(sizes)))
@@ -238,7 +238,7 @@ def image_args(
         *_base(),
         "-ss", f"{at_seconds:.3f}",
         *_input(source),
-        "-filter_complex", f"[0:v:0]split=2[a][b];[a]{thumb}[t];[b]{poster}[p]",
+        "-filter_complex", f"[0:V:0]split=2[a][b];[a]{thumb}[t];[b]{poster}[p]",
         "-map", "[t]", "-frames:v", "1", "-q:v", "3", str(out_dir / "thumbnail.jpg"),
         "-map", "[p]", "-frames:v", "1", "-q:v", "3", str(out_dir / "poster.jpg"),
     ]  # fmt: skip

@@ -8,6 +8,8 @@ from content_app.models import QUALITY_HEIGHTS, Quality
 
 # Anything smaller cannot be encoded into a useful picture (and H.264 needs even sizes).
 MIN_SHORT_SIDE = 16
+# The longest displayed side a source may have: 16K, twice 8K and within what x264 encodes.
+MAX_DISPLAY_SIDE = 16384
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,9 @@ AUDIO_KBPS: dict[str, int] = {
 }
 
 
-def _even(value: float) -> int:
-    return max(2, round(value / 2) * 2)
+def _even(value: float, *, at_most: int) -> int:
+    """The even size nearest `value`, never above `at_most` (rounded down to even)."""
+    return max(2, min(round(value / 2) * 2, at_most - at_most % 2))
 
 
 def ladder_for(width: int, height: int) -> list[Rung]:
@@ -54,8 +57,8 @@ def ladder_for(width: int, height: int) -> list[Rung]:
     for quality, nominal in QUALITY_HEIGHTS.items():
         if nominal > short and quality != Quality.P120:
             continue
-        out_short = _even(min(nominal, short))
-        out_long = _even(long_ * out_short / short)
+        out_short = _even(min(nominal, short), at_most=short)
+        out_long = _even(long_ * out_short / short, at_most=long_)
         out_w, out_h = (out_long, out_short) if width >= height else (out_short, out_long)
         rungs.append(
             Rung(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
@@ -13,7 +14,7 @@ from typing import Any
 from django.conf import settings
 
 from content_app.media.errors import MediaError, explain_ffmpeg_failure
-from content_app.media.ladder import MIN_SHORT_SIDE
+from content_app.media.ladder import MAX_DISPLAY_SIDE, MIN_SHORT_SIDE
 
 PROBE_TIMEOUT_SECONDS = 60
 
@@ -85,12 +86,32 @@ class ProbeResult:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+def _quarter_turns(raw: object) -> int | None:
+    """Degrees as a multiple of 90 in [0, 360), or None for what is not a display rotation
+    (a zeroed display matrix reads as -2**63; tags can hold any text)."""
+    try:
+        degrees = float(str(raw))
+    except ValueError:
+        return None
+    if not math.isfinite(degrees) or abs(degrees) > 360:
+        return None
+    return round(degrees / 90) * 90 % 360
+
+
 def _rotation(stream: dict[str, Any]) -> int:
-    for side in stream.get("side_data_list", []) or []:
-        if "rotation" in side:
-            return int(float(side["rotation"]))
-    rotate = (stream.get("tags") or {}).get("rotate")
-    return int(float(rotate)) if rotate else 0
+    sides = stream.get("side_data_list")
+    for side in sides if isinstance(sides, list) else []:
+        if isinstance(side, dict) and "rotation" in side:
+            return _quarter_turns(side["rotation"]) or 0
+    tags = stream.get("tags")
+    rotate = tags.get("rotate") if isinstance(tags, dict) else None
+    return (_quarter_turns(rotate) or 0) if rotate else 0
+
+
+def is_cover_art(stream: dict[str, Any]) -> bool:
+    """A still picture attached to the file (album art, a poster), not the film's video."""
+    disposition = stream.get("disposition")
+    return isinstance(disposition, dict) and disposition.get("attached_pic") == 1
 
 
 def _duration(data: dict[str, Any], video: dict[str, Any]) -> float | None:
@@ -162,7 +183,7 @@ _ENTRIES = (
     ":stream=index,codec_type,codec_name,width,height,duration,sample_aspect_ratio,field_order"
     ",color_primaries,color_transfer,color_space,pix_fmt,bits_per_raw_sample,avg_frame_rate"
     ",r_frame_rate,channels,channel_layout"
-    ":stream_tags=rotate:stream_side_data=rotation"
+    ":stream_disposition=attached_pic:stream_tags=rotate:stream_side_data=rotation"
 )
 
 
@@ -194,23 +215,24 @@ def probe(path: Path) -> ProbeResult:
             f"The file's container ({container or 'unknown'}) is not a video format Affea accepts."
         )
     streams = [s for s in data.get("streams") or [] if isinstance(s, dict)]
-    videos = [
-        s
-        for s in streams
-        if s.get("codec_type") == "video" and s.get("codec_name") not in ("mjpeg", "png")
-    ]
+    videos = [s for s in streams if s.get("codec_type") == "video" and not is_cover_art(s)]
     if not videos:
         raise MediaError("The file has no video stream (audio only or cover art only).")
     video = videos[0]
     coded_w, coded_h = _int(video.get("width")), _int(video.get("height"))
-    if min(coded_w, coded_h) < MIN_SHORT_SIDE:
-        raise MediaError(
-            f"The video is {coded_w}x{coded_h} pixels; Affea needs at least {MIN_SHORT_SIDE} "
-            "pixels on the shorter side."
-        )
     sar = _ratio(video.get("sample_aspect_ratio")) or Fraction(1)
     # Anamorphic pixels are stretched (never squeezed) to square ones, keeping the height.
     width, height = max(2, round(coded_w * sar)), coded_h
+    if min(coded_w, coded_h, width) < MIN_SHORT_SIDE or max(width, height) > MAX_DISPLAY_SIDE:
+        shown = (
+            f"{coded_w}x{coded_h}"
+            if (width, height) == (coded_w, coded_h)
+            else (f"{coded_w}x{coded_h} ({width}x{height} as displayed)")
+        )
+        raise MediaError(
+            f"The video is {shown} pixels; Affea needs at least {MIN_SHORT_SIDE} pixels on "
+            f"the shorter side and at most {MAX_DISPLAY_SIDE} on the longer."
+        )
     rotation = _rotation(video)
     if rotation % 180 != 0:
         # FFmpeg rotates on decode, so the ladder works on the displayed orientation.

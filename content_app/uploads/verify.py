@@ -12,7 +12,7 @@ from django.conf import settings
 from affea.errors import DomainError
 from affea.storage import s3_client
 from content_app.media.errors import explain_ffmpeg_failure
-from content_app.media.probe import DEMUXERS, VIDEO_CONTAINERS, VIDEO_EXTENSIONS
+from content_app.media.probe import DEMUXERS, VIDEO_CONTAINERS, VIDEO_EXTENSIONS, is_cover_art
 from content_app.pipeline.storage import STORAGE_ERRORS, StorageUnavailable
 
 # ffprobe reads the head of the object (and the index, wherever the container keeps it)
@@ -37,7 +37,8 @@ def _probe_remote(url: str) -> None:
         "-protocol_whitelist", _REMOTE_PROTOCOLS,
         "-format_whitelist", DEMUXERS,
         "-probesize", str(REMOTE_PROBE_BYTES),
-        "-show_entries", "format=format_name:stream=codec_type,codec_name",
+        "-show_entries",
+        "format=format_name:stream=codec_type,codec_name:stream_disposition=attached_pic",
         "-of", "json",
         url,
     ]  # fmt: skip
@@ -60,7 +61,7 @@ def _probe_remote(url: str) -> None:
     container = str((data.get("format") or {}).get("format_name") or "")
     streams = data.get("streams") or []
     has_video = any(
-        s.get("codec_type") == "video" and s.get("codec_name") not in ("mjpeg", "png")
+        s.get("codec_type") == "video" and not is_cover_art(s)
         for s in streams
         if isinstance(s, dict)
     )

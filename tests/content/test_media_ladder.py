@@ -41,6 +41,12 @@ def test_odd_sizes_are_rounded_to_even():
         assert height % 2 == 0
 
 
+def test_an_odd_small_source_is_never_scaled_up_by_rounding():
+    # 119 rounds to 120 and 213 to 214: a rung must stay within the source's own pixels.
+    assert _sizes(213, 119) == [("120p", 212, 118)]
+    assert _sizes(19, 19) == [("120p", 18, 18)]
+
+
 def test_caps_and_audio_bitrates_follow_the_rung():
     rungs = {r.quality: r for r in ladder_for(1920, 1080)}
     assert {q: r.maxrate_kbps for q, r in rungs.items()} == {
