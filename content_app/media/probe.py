@@ -222,13 +222,11 @@ def probe(path: Path) -> ProbeResult:
     coded_w, coded_h = _int(video.get("width")), _int(video.get("height"))
     sar = _ratio(video.get("sample_aspect_ratio")) or Fraction(1)
     # Anamorphic pixels are stretched (never squeezed) to square ones, keeping the height.
-    width, height = max(2, round(coded_w * sar)), coded_h
+    width, height = round(coded_w * sar), coded_h
     if min(coded_w, coded_h, width) < MIN_SHORT_SIDE or max(width, height) > MAX_DISPLAY_SIDE:
-        shown = (
-            f"{coded_w}x{coded_h}"
-            if (width, height) == (coded_w, coded_h)
-            else (f"{coded_w}x{coded_h} ({width}x{height} as displayed)")
-        )
+        shown = f"{coded_w}x{coded_h}"
+        if sar != 1:
+            shown += f" ({width}x{height} as displayed)"
         raise MediaError(
             f"The video is {shown} pixels; Affea needs at least {MIN_SHORT_SIDE} pixels on "
             f"the shorter side and at most {MAX_DISPLAY_SIDE} on the longer."
