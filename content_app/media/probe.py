@@ -86,15 +86,15 @@ class ProbeResult:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-def _quarter_turns(raw: object) -> int | None:
-    """Degrees as a multiple of 90 in [0, 360), or None for what is not a display rotation
+def _quarter_turns(raw: object) -> int:
+    """Degrees as a multiple of 90 in [0, 360); 0 for what is not a display rotation
     (a zeroed display matrix reads as -2**63; tags can hold any text)."""
     try:
         degrees = float(str(raw))
     except ValueError:
-        return None
+        return 0
     if not math.isfinite(degrees) or abs(degrees) > 360:
-        return None
+        return 0
     return round(degrees / 90) * 90 % 360
 
 
@@ -102,10 +102,9 @@ def _rotation(stream: dict[str, Any]) -> int:
     sides = stream.get("side_data_list")
     for side in sides if isinstance(sides, list) else []:
         if isinstance(side, dict) and "rotation" in side:
-            return _quarter_turns(side["rotation"]) or 0
+            return _quarter_turns(side["rotation"])
     tags = stream.get("tags")
-    rotate = tags.get("rotate") if isinstance(tags, dict) else None
-    return (_quarter_turns(rotate) or 0) if rotate else 0
+    return _quarter_turns(tags.get("rotate")) if isinstance(tags, dict) else 0
 
 
 def is_cover_art(stream: dict[str, Any]) -> bool:
