@@ -362,6 +362,8 @@ class FilmAdmin(FilmUploadAdminMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Film, form: Any, change: bool) -> None:
         if not change:
             obj.save()
+            if form.cleaned_data.get("source_upload"):
+                direct_uploads.upload_claimed(film=obj)
             # Uploaded images reach viewers once the worker has re-encoded them.
             added = {name: "" for name in ("thumbnail", "poster") if name in form.changed_data}
             if added:

@@ -290,6 +290,10 @@ class SourceUpload(models.Model):
     )
     film_uuid = models.UUIDField()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set once S3 assembled the parts: the upload id is spent, the object is `key`. An add
+    # page's upload stays until its film is saved, so a form sent back for another field's
+    # error is sent again without uploading the file again.
+    assembled_at = models.DateTimeField(null=True, blank=True)
 
     objects = SourceUploadQuerySet.as_manager()
 

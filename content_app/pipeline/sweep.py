@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from affea.backup import referenced_keys
 from content_app.media import objects
-from content_app.models import Film
+from content_app.models import Film, SourceUpload
 from content_app.pipeline.live import old_renditions_grace
 from content_app.pipeline.queue import RETRY, get_queue
 
@@ -43,11 +43,13 @@ def orphan_age() -> timedelta:
 
 def keys_in_use() -> set[str]:
     """Every storage key a row names: file fields, renditions, the source being processed,
-    staff uploads waiting to be re-encoded."""
+    staff uploads waiting to be re-encoded, direct uploads waiting for their film."""
     keys = {key for _, key in referenced_keys()}
     for processing, pending in Film.objects.values_list("processing_source", "images_pending"):
         keys.add(processing)
         keys.update(pending.values())
+    # Uploads from the add page, assembled and waiting for their film to be saved.
+    keys.update(SourceUpload.objects.exclude(assembled_at=None).values_list("key", flat=True))
     keys.discard("")
     return keys
 

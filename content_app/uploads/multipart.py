@@ -3,7 +3,8 @@
 What an upload is for (film, key, declared size, user) is a `SourceUpload` row under its
 upload id: every later call must name the same key and come from the same user, so a
 signature can only ever be made for that one upload. A row older than
-UPLOAD_ABANDON_AFTER no longer counts; the reconciler deletes it with its parts.
+UPLOAD_ABANDON_AFTER no longer counts; the reconciler deletes it with its parts (an
+object assembled for a film never saved then goes with the orphan sweep).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from affea.errors import DomainError
 from affea.storage import s3_client
@@ -27,6 +29,10 @@ from content_app.uploads.verify import check_extension, verify_upload
 # would need more) and an object holds at most 5 TiB.
 MAX_PARTS = 10_000
 MAX_OBJECT_SIZE = 5 * 1024**4
+# S3's answers to CompleteMultipartUpload that blame the parts themselves.
+_PARTS_REFUSED = frozenset(
+    {"EntityTooSmall", "EntityTooLarge", "InvalidPart", "InvalidPartOrder", "MalformedXML"}
+)
 
 
 class UploadRefused(DomainError):
@@ -62,17 +68,20 @@ def upload_begin(*, film: Film | None, filename: str, size: int, user_id: int) -
     )
 
 
-def upload_record(*, upload_id: str, key: str, user_id: int, film: Film | None) -> SourceUpload:
+def upload_record(
+    *, upload_id: str, key: str, user_id: int, film: Film | None, assembled: bool = False
+) -> SourceUpload:
     """The upload `upload_id` if it is `key`'s, was begun by this user for this film, and
-    is not abandoned."""
+    is not abandoned; one S3 already assembled only if `assembled` (to finish it again)."""
     if "\x00" in upload_id or "\x00" in key:
         # PostgreSQL text cannot hold NUL: such a reference names no upload.
         raise UploadRefused()
-    record = (
-        SourceUpload.objects.in_progress()
-        .filter(upload_id=upload_id, key=key, user_id=user_id, film=film)
-        .first()
+    records = SourceUpload.objects.in_progress().filter(
+        upload_id=upload_id, key=key, user_id=user_id, film=film
     )
+    if not assembled:
+        records = records.filter(assembled_at=None)  # its parts can no longer be touched
+    record = records.first()
     if record is None:
         raise UploadRefused()
     return record
@@ -115,7 +124,24 @@ def upload_finish(*, record: SourceUpload) -> str:
     """Assemble the parts S3 holds, verify the object (deleted if refused); return its key.
 
     The parts list is S3's own, not the browser's, so nothing but what was uploaded counts.
+    Finishing again (after storage failed during the check, or a form sent back) checks
+    the object S3 assembled the first time. A film's own upload is then done; one for a
+    film not saved yet stays until the film is saved with it (`upload_claimed`).
     """
+    if record.assembled_at is None:
+        _assemble(record)
+    try:
+        verify_upload(key=record.key, size=record.size)
+    except DomainError:
+        SourceUpload.objects.filter(pk=record.pk).delete()
+        objects.delete([record.key])
+        raise
+    if record.film_id is not None:
+        SourceUpload.objects.filter(pk=record.pk).delete()
+    return record.key
+
+
+def _assemble(record: SourceUpload) -> None:
     parts = uploaded_parts(record=record)
     if not parts:
         raise DomainError("No part of the file arrived; upload it again.")
@@ -128,15 +154,22 @@ def upload_finish(*, record: SourceUpload) -> str:
                 "Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]
             },
         )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "NoSuchUpload":
+            raise UploadRefused() from exc
+        if code not in _PARTS_REFUSED:
+            raise StorageUnavailable() from exc  # its failure, not the file's: parts kept
+        # The parts cannot make an object (one too small, one changed): asking again
+        # would be refused again, so they go, and staff are told to upload anew.
+        upload_abort(record=record)
+        raise DomainError(
+            f"Storage could not assemble the uploaded parts ({code}); upload the file again."
+        ) from exc
     except STORAGE_ERRORS as exc:
         raise StorageUnavailable() from exc
-    SourceUpload.objects.filter(pk=record.pk).delete()
-    try:
-        verify_upload(key=record.key, size=record.size)
-    except DomainError:
-        objects.delete([record.key])
-        raise
-    return record.key
+    record.assembled_at = timezone.now()
+    SourceUpload.objects.filter(pk=record.pk).update(assembled_at=record.assembled_at)
 
 
 def upload_abort(*, record: SourceUpload) -> None:
@@ -172,5 +205,10 @@ def upload_finish_for_new_film(*, token: str, user_id: int) -> tuple[str, str]:
     Return the key and the uuid the film must get, since the key lives under it.
     """
     upload_id, _, key = token.strip().partition(" ")
-    record = upload_record(upload_id=upload_id, key=key, user_id=user_id, film=None)
+    record = upload_record(upload_id=upload_id, key=key, user_id=user_id, film=None, assembled=True)
     return upload_finish(record=record), str(record.film_uuid)
+
+
+def upload_claimed(*, film: Film) -> None:
+    """The add page's upload became `film`'s source: nothing is left to finish."""
+    SourceUpload.objects.filter(film=None, key=film.source.name or "").delete()

@@ -48,12 +48,15 @@ def _refused(exc: DomainError) -> JsonResponse:
     return JsonResponse({"error": exc.message}, status=status)
 
 
-def _record(request: HttpRequest, film: Film | None, upload_id: str) -> SourceUpload:
+def _record(
+    request: HttpRequest, film: Film | None, upload_id: str, *, assembled: bool = False
+) -> SourceUpload:
     return multipart.upload_record(
         upload_id=upload_id,
         key=request.GET.get("key", ""),
         user_id=_user_id(request),
         film=film,
+        assembled=assembled,
     )
 
 
@@ -123,7 +126,8 @@ def complete(
         return JsonResponse({"error": "POST only."}, status=405)
     film = _film(admin, request, film_ref)
     try:
-        record = _record(request, film, upload_id)
+        # Asked again after storage failed during the check: the object S3 assembled then.
+        record = _record(request, film, upload_id, assembled=film is not None)
         if film is None:
             # Uppy hands only `location` and `key` on to the page: the token the form
             # carries travels as the location.

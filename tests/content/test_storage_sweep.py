@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from content_app import pipeline
 from content_app.media import objects
-from content_app.models import Film, Rendition, Subtitle
+from content_app.models import Film, Rendition, SourceUpload, Subtitle
 from content_app.pipeline import sweep
 from content_app.pipeline.live import old_renditions_grace
 
@@ -154,3 +154,19 @@ def test_an_object_deleted_between_listing_and_its_age_check_is_skipped():
     assert sweep._modified(key) is not None
     default_storage.delete(key)
     assert sweep._modified(key) is None
+
+
+def test_an_add_page_upload_waiting_for_its_film_is_kept_until_its_row_goes(django_user_model):
+    user = django_user_model.objects.create_user(email="u@example.com", password="pw")
+    film_uuid = uuid.uuid4()
+    key = _store(f"films/{film_uuid}/source-waiting.mp4")
+    upload = SourceUpload.objects.create(
+        upload_id="spent", key=key, size=6, user=user, film_uuid=film_uuid,
+        assembled_at=timezone.now(),
+    )  # fmt: skip
+    now = default_storage.get_modified_time(key) + timedelta(days=2)
+    assert _about(sweep.orphans_sweep(now=now), f"films/{film_uuid}/") == []
+    upload.delete()  # abandoned: the reconciler drops the row, the sweep the object
+    assert _about(sweep.orphans_sweep(now=now), f"films/{film_uuid}/") == [
+        f"deleted film {film_uuid}: orphan {key} (48 h old, named by no row) deleted in {_grace()}"
+    ]

@@ -259,3 +259,48 @@ def test_form_upload_still_works(staff, make_video, upload):
     )
     assert response.status_code == 302
     assert (Film.objects.get(title="Form").source.name or "").endswith(".mp4")
+
+
+def test_add_page_upload_is_kept_when_the_form_comes_back_for_an_inline_error(
+    staff, seaweed, make_video
+):
+    data = make_video(seconds=1.0).read_bytes()
+    created = _begin(staff, "new", "kept.mp4", len(data)).json()
+    url = f"{_base('new')}/{created['uploadId']}/1?key={created['key']}"
+    requests.put(staff.get(url).json()["url"], data=data, timeout=30)
+    token = staff.post(
+        f"{_base('new')}/{created['uploadId']}/complete?key={created['key']}"
+    ).json()["location"]
+    form = {"title": "Kept", "slug": "", "source_upload": token, **INLINE_EMPTY}
+    # A subtitle row without its file: the film form itself is valid, the inline is not.
+    broken_inline = {
+        **form,
+        "subtitles-TOTAL_FORMS": "1",
+        "subtitles-0-language": "en",
+        "subtitles-0-label": "English",
+    }
+    sent_back = staff.post(reverse("admin:content_app_film_add"), broken_inline)
+    assert sent_back.status_code == 200
+    assert not Film.objects.filter(title="Kept").exists()
+    assert "The file uploaded earlier is kept" in sent_back.content.decode()
+    # The page sends the same token again: the file is not uploaded twice.
+    response = staff.post(reverse("admin:content_app_film_add"), form)
+    assert response.status_code == 302, response.content[:2000]
+    film = Film.objects.get(title="Kept")
+    assert film.source.name == created["key"]
+    assert not SourceUpload.objects.exists()
+    assert _bucket_keys(seaweed, f"films/{film.uuid}/") == ([created["key"]], [])
+
+
+def test_parts_storage_refuses_to_assemble_are_dropped_with_a_plain_error(staff, seaweed):
+    # S3 assembles no part under 5 MiB but the last one: a script sending small parts.
+    film = Film.objects.create(title="Small parts", slug="small-parts")
+    created = _begin(staff, film.pk, "film.mp4", 2000).json()
+    for number in (1, 2):
+        url = f"{_base(film.pk)}/{created['uploadId']}/{number}?key={created['key']}"
+        assert requests.put(staff.get(url).json()["url"], data=b"x" * 1000, timeout=30).ok
+    done = staff.post(f"{_base(film.pk)}/{created['uploadId']}/complete?key={created['key']}")
+    assert done.status_code == 400, done.content
+    assert "Storage could not assemble the uploaded parts (EntityTooSmall)" in done.json()["error"]
+    assert _bucket_keys(seaweed, f"films/{film.uuid}/") == ([], [])
+    assert not SourceUpload.objects.exists()
