@@ -29,7 +29,6 @@ _KNOWN_REASONS: tuple[tuple[str, str], ...] = (
     ("Permission denied", "The file could not be read (permission denied)."),
     ("Input/output error", "The file is incomplete or damaged: it ends before its data does."),
     ("End of file", "The file is incomplete or damaged: it ends before its data does."),
-    ("No space left on device", "The worker ran out of disk space while processing the file."),
 )
 
 _NOISE = re.compile(r"^\s*(Last message repeated|\[.*\] (?:Stream|Metadata|Side data))")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
@@ -10,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 
 from content_app.media.errors import MediaError, explain_ffmpeg_failure
-from content_app.media.ladder import Rung
+from content_app.media.ladder import Rung, even_size
 from content_app.media.probe import DEMUXERS, ProbeResult
 
 KEYFRAME_SECONDS = 2
@@ -19,6 +20,8 @@ PLAYLIST_NAME = "index.m3u8"
 MEDIA_NAME = "media.mp4"
 THUMBNAIL_WIDTH = 640
 POSTER_WIDTH = 1280
+# Thumbnails and posters, generated or uploaded, are at most this many times as tall as wide.
+IMAGE_TALLEST = 2
 
 
 def ffmpeg_timeout(duration: float | None, *, height: int = 1080) -> int:
@@ -223,8 +226,13 @@ def rendition_args(
     return ladder_args(source, [(rung, out_dir)], info=info, progress=progress)
 
 
-def _even(value: float) -> int:
-    return max(2, round(value / 2) * 2)
+def image_size(width: int, aspect: float) -> tuple[int, int]:
+    """An image `width` wide of the picture's `aspect`, at most IMAGE_TALLEST times as tall
+    (a narrower one then): a tall source (1:1000) would make a picture no JPEG can hold."""
+    height = even_size(width / aspect)
+    if height <= IMAGE_TALLEST * width:
+        return width, height
+    return even_size(IMAGE_TALLEST * width * aspect), IMAGE_TALLEST * width
 
 
 def image_args(
@@ -232,8 +240,8 @@ def image_args(
 ) -> list[str]:
     """Build the command writing thumbnail.jpg and poster.jpg from one frame at `at_seconds`."""
     aspect = info.width / info.height if info is not None else 16 / 9
-    thumb = picture_filters(info, THUMBNAIL_WIDTH, _even(THUMBNAIL_WIDTH / aspect))
-    poster = picture_filters(info, POSTER_WIDTH, _even(POSTER_WIDTH / aspect))
+    thumb = picture_filters(info, *image_size(THUMBNAIL_WIDTH, aspect))
+    poster = picture_filters(info, *image_size(POSTER_WIDTH, aspect))
     return [
         *_base(),
         "-ss", f"{at_seconds:.3f}",
@@ -302,4 +310,8 @@ def run_ffmpeg(
         raise MediaError(f"FFmpeg did not finish within {timeout} s and was stopped.")
     if returncode != 0:
         stderr = b"".join(stderr_chunks).decode("utf-8", "replace")
+        if "No space left on device" in stderr:
+            # The worker's disk, not the source: once space is freed (the temp dirs of
+            # killed steps go at a worker's start) or on another worker, it can succeed.
+            raise OSError(errno.ENOSPC, "No space left on the worker's disk (FFmpeg's output)")
         raise MediaError(explain_ffmpeg_failure(stderr))

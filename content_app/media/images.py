@@ -14,14 +14,14 @@ from typing import IO
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from content_app.media.errors import MediaError
-from content_app.media.ffmpeg import POSTER_WIDTH, THUMBNAIL_WIDTH
+from content_app.media.ffmpeg import IMAGE_TALLEST, POSTER_WIDTH, THUMBNAIL_WIDTH
 
 # Far above any poster worth showing, far below what would strain a browser or worker.
 MAX_PIXELS = 40_000_000
-# Largest output per field: the generated images' widths, pictures up to twice as tall.
+# Largest output per field: the generated images' box.
 SIZES: dict[str, tuple[int, int]] = {
-    "thumbnail": (THUMBNAIL_WIDTH, THUMBNAIL_WIDTH * 2),
-    "poster": (POSTER_WIDTH, POSTER_WIDTH * 2),
+    "thumbnail": (THUMBNAIL_WIDTH, THUMBNAIL_WIDTH * IMAGE_TALLEST),
+    "poster": (POSTER_WIDTH, POSTER_WIDTH * IMAGE_TALLEST),
 }
 JPEG_QUALITY = 85
 

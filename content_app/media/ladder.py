@@ -40,9 +40,13 @@ AUDIO_KBPS: dict[str, int] = {
 }
 
 
-def _even(value: float, *, at_most: int) -> int:
-    """The even size nearest `value`, never above `at_most` (rounded down to even)."""
-    return max(2, min(round(value / 2) * 2, at_most - at_most % 2))
+def even_size(value: float, *, at_most: int | None = None) -> int:
+    """The even size (at least 2) nearest `value`, never above `at_most` (rounded down to
+    even): H.264 in 4:2:0 wants even sides."""
+    nearest = round(value / 2) * 2
+    if at_most is not None:
+        nearest = min(nearest, at_most - at_most % 2)
+    return max(2, nearest)
 
 
 def ladder_for(width: int, height: int) -> list[Rung]:
@@ -57,8 +61,8 @@ def ladder_for(width: int, height: int) -> list[Rung]:
     for quality, nominal in QUALITY_HEIGHTS.items():
         if nominal > short and quality != Quality.P120:
             continue
-        out_short = _even(min(nominal, short), at_most=short)
-        out_long = _even(long_ * out_short / short, at_most=long_)
+        out_short = even_size(min(nominal, short), at_most=short)
+        out_long = even_size(long_ * out_short / short, at_most=long_)
         out_w, out_h = (out_long, out_short) if width >= height else (out_short, out_long)
         rungs.append(
             Rung(

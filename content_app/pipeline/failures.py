@@ -1,4 +1,5 @@
-"""Failures of a step: transient ones (a service unreachable) are retried, all others are not.
+"""Failures of a step: transient ones (a service unreachable, the worker's disk full) are
+retried, all others are not.
 
 A permanent failure (the source, FFmpeg refusing it, a missing output, a bug) puts the film
 in `error` at once with a sentence naming the step; retrying it would only delay that
@@ -8,6 +9,7 @@ for, and becomes an `error` when the last retry fails too.
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +62,9 @@ def _transient_kind(exc: BaseException) -> str | None:
         return "database unreachable"
     if isinstance(exc, ConnectionError | TimeoutError):
         return "a service unreachable"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        # The worker's disk, not the film: space comes back as other steps end.
+        return "worker's disk full"
     return None
 
 
@@ -121,7 +126,7 @@ def step_failures(*, film_id: int, version: int, step: str) -> Iterator[None]:
                 version,
                 step,
                 f"{label}: {kind} on every attempt; processing stopped. Use Reprocess "
-                "once the service is back.",
+                "once that is fixed.",
             )
             return
         attempt = RETRY.max - job.retries_left + 1

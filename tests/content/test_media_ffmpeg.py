@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import subprocess
@@ -11,13 +12,16 @@ import pytest
 from content_app.media.errors import MediaError
 from content_app.media.ffmpeg import (
     ffmpeg_timeout,
+    image_args,
+    image_size,
     ladder_args,
     parse_progress_line,
     rendition_args,
     run_ffmpeg,
 )
 from content_app.media.ladder import ladder_for
-from content_app.media.probe import ProbeResult
+from content_app.media.probe import ProbeResult, probe
+from content_app.pipeline.failures import transient_kind
 
 
 def _ffprobe(path, *extra: str) -> dict:
@@ -136,3 +140,30 @@ def test_only_a_run_making_much_smaller_pictures_skips_deblocking_and_averages(t
     # 360p is a third of 1080p: averaged; 720p and 1080p: bicubic.
     assert graph.count("flags=area") == 1
     assert graph.count("flags=bicubic") == 2
+
+
+def test_a_full_disk_is_the_workers_trouble_not_the_sources(tmp_path):
+    # /dev/full refuses every write with ENOSPC, as a full disk does.
+    args = ["ffmpeg", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc2=d=1", "-f", "rawvideo",
+            "/dev/full"]  # fmt: skip
+    with pytest.raises(OSError, match="No space left") as raised:
+        run_ffmpeg(args, timeout=30)
+    assert raised.value.errno == errno.ENOSPC
+    assert not isinstance(raised.value, MediaError)
+    assert transient_kind(raised.value) == "worker's disk full"
+    # A download into a full disk (Python's own OSError) is the same case.
+    assert transient_kind(OSError(errno.ENOSPC, "No space left on device")) == "worker's disk full"
+    assert transient_kind(OSError(errno.ENOENT, "No such file or directory")) is None
+
+
+def test_images_of_a_very_tall_source_are_narrowed_instead_of_failing(make_video, tmp_path):
+    assert image_size(640, 16 / 9) == (640, 360)
+    assert image_size(640, 9 / 16) == (640, 1138)
+    assert image_size(640, 1 / 1000) == (2, 1280)
+    # 16x4000 displayed: 640 wide, a thumbnail would be 160000 tall, beyond what JPEG holds.
+    source = make_video(width=16, height=4000, seconds=1.0)
+    info = probe(source)
+    run_ffmpeg(image_args(source, tmp_path, at_seconds=0.0, info=info), timeout=60)
+    for name, size in (("thumbnail.jpg", (6, 1280)), ("poster.jpg", (10, 2560))):
+        stream = _ffprobe(tmp_path / name, "-show_streams")["streams"][0]
+        assert (stream["width"], stream["height"]) == size
