@@ -119,7 +119,7 @@ def _duration(data: dict[str, Any], video: dict[str, Any]) -> float | None:
             value = float(raw) if raw is not None else None
         except (TypeError, ValueError):
             value = None
-        if value is not None and value > 0:
+        if value is not None and value > 0 and math.isfinite(value):  # "inf": no duration
             return value
     return None
 

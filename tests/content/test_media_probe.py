@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from content_app.media.errors import MediaError, explain_ffmpeg_failure
-from content_app.media.probe import _rotation, probe
+from content_app.media.probe import _duration, _rotation, probe
 
 
 def _ffmpeg(*args: str) -> None:
@@ -101,3 +101,16 @@ def test_ffmpeg_errors_shown_to_staff_name_no_worker_path():
     assert said == "FFmpeg could not process the file: the file: Weird data"
     truncated = explain_ffmpeg_failure("/tmp/affea-7/source.mkv: Input/output error")
     assert truncated == "The file is incomplete or damaged: it ends before its data does."
+
+
+@pytest.mark.parametrize(
+    ("container", "stream", "expected"),
+    [
+        ("12.5", "12.4", 12.5),
+        ("N/A", "3.0", 3.0),  # a stream's own when the container has none
+        ("inf", "nan", None),  # no duration rather than an endless one
+        ("0", None, None),
+    ],
+)
+def test_duration_is_a_finite_positive_number_or_unknown(container, stream, expected):
+    assert _duration({"format": {"duration": container}}, {"duration": stream}) == expected
