@@ -77,10 +77,9 @@ def _size(request: HttpRequest) -> tuple[int, int]:
 
 
 def _slug_of(url: str) -> str | None:
-    path = urlsplit(url).path
     try:
-        match = resolve(path)
-    except Resolver404:
+        match = resolve(urlsplit(url).path)
+    except (ValueError, Resolver404):  # ValueError: no URL at all ("http://[::1")
         return None
     if match.view_name in ("content:film-detail", "content:embed"):
         return str(match.kwargs["slug"])

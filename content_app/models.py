@@ -190,6 +190,9 @@ class Rendition(models.Model):
     )
     hls_init_length = models.PositiveIntegerField(null=True, blank=True)
     hls_init_offset = models.PositiveBigIntegerField(null=True, blank=True)
+    # Its length, the sum of its HLS segments (0 before it is packaged): a column, so lists
+    # sign URLs for a film being reprocessed without reading every segment.
+    seconds = models.FloatField(default=0.0)
     hls_segments = models.JSONField(
         default=list, blank=True, help_text="[duration s, length, offset] of each segment."
     )
@@ -219,11 +222,6 @@ class Rendition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.film_id} {self.quality}"
-
-    @property
-    def seconds(self) -> float:
-        """Its length, from its HLS segments (0 before it is packaged)."""
-        return sum(float(segment[0]) for segment in self.hls_segments or [])
 
     @property
     def target_height(self) -> int:

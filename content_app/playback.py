@@ -68,11 +68,22 @@ def playback_ttl(film: Film) -> int:
     the renditions on air, which still play for their own length."""
     duration = film.duration
     if duration is None:
-        on_air = Rendition.objects.filter(
-            film_id=film.pk, source_version=film.live_version, status=RenditionStatus.READY
-        )
-        duration = longest_seconds(on_air.only("hls_segments"))
+        duration = longest_seconds(_on_air(film))
     return url_ttl_for(duration)
+
+
+def _on_air(film: Film) -> Iterable[Rendition]:
+    # Lists prefetch renditions (selectors.with_card_data): read those, not one query a film.
+    prefetched = getattr(film, "_prefetched_objects_cache", {}).get("renditions")
+    if prefetched is not None:
+        return [
+            r
+            for r in prefetched
+            if r.source_version == film.live_version and r.status == RenditionStatus.READY
+        ]
+    return Rendition.objects.filter(
+        film_id=film.pk, source_version=film.live_version, status=RenditionStatus.READY
+    ).only("seconds")
 
 
 # --- S3 presigning ----------------------------------------------------------------

@@ -121,7 +121,7 @@ def with_card_data(films: QuerySet[Film], user: Viewer) -> QuerySet[Film]:
     else:
         films = films.annotate(is_favorite=Value(False, output_field=BooleanField()))
     renditions = Rendition.objects.filter(_live()).only(
-        "id", "film_id", "quality", "status", "media_key"
+        "id", "film_id", "quality", "status", "media_key", "source_version", "seconds"
     )
     subtitles = Subtitle.objects.only("id", "film_id", "language", "label", "file")
     return films.select_related("category").prefetch_related(

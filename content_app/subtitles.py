@@ -117,6 +117,8 @@ def subtitle_playlist(request: HttpRequest, pk: int, language: str) -> HttpRespo
         viewer = selectors.playback_viewer(user_id)
         if viewer is None:
             raise DomainError("This playlist link is invalid.", status=403)
+        if not _LANGUAGE_TAG.fullmatch(language):  # no track has it (nor can the database: NUL)
+            raise NotFound("No such subtitles.")
         subtitle = (
             Subtitle.objects.filter(
                 film__in=selectors.films_playable_by(viewer).filter(pk=pk).values("pk"),

@@ -162,4 +162,5 @@ def describe_rendition(out_dir: Path) -> dict[str, object]:
         "hls_init_length": packaging.init_length,
         "hls_init_offset": packaging.init_offset,
         "hls_segments": [list(s) for s in packaging.segments],
+        "seconds": sum(s.duration for s in packaging.segments),
     }

@@ -82,6 +82,7 @@ def test_oembed_answers_404_for_films_that_are_not_embeddable(client: Client) ->
         url = f"{settings.SITE_URL}/films/{film.slug}/"
         assert client.get("/oembed", {"url": url}).status_code == 404
     assert client.get("/oembed", {"url": "https://elsewhere.example/"}).status_code == 404
+    assert client.get("/oembed", {"url": "http://[::1"}).status_code == 404  # no URL at all
 
 
 def test_oembed_offers_only_json(client: Client) -> None:

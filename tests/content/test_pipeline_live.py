@@ -34,7 +34,7 @@ def test_a_replaced_versions_files_outlive_every_playlist_url_given_out(
     # An hour-long film: its variant playlists sign segment URLs for the TTL plus an hour.
     # The files went 6 minutes after the switch; a viewer mid-film then met 404s.
     film = make_film(duration=HOUR)
-    Rendition.objects.filter(film=film).update(hls_segments=[[4.0, 1000, 0]] * 900)
+    Rendition.objects.filter(film=film).update(hls_segments=[[4.0, 1000, 0]] * 900, seconds=3600.0)
     Film.objects.filter(pk=film.pk).update(source_version=1)
     Rendition.objects.create(
         film=film, quality="360p", height=360, source_version=1, status=RenditionStatus.READY,
@@ -50,7 +50,7 @@ def test_a_film_being_reprocessed_keeps_its_playback_url_lifetime() -> None:
     # The duration is cleared until the new probe runs: URLs of the version still on air
     # lived 5 minutes, captions claimed 1 s.
     film = make_film(duration=HOUR, source="films/x/source.mp4")
-    Rendition.objects.filter(film=film).update(hls_segments=[[4.0, 1000, 0]] * 900)
+    Rendition.objects.filter(film=film).update(hls_segments=[[4.0, 1000, 0]] * 900, seconds=3600.0)
     before = playback.playback_ttl(film)
 
     film_processing_restart(film=film)

@@ -6,6 +6,7 @@ import re
 
 import pytest
 import requests
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -15,7 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from content_app.models import Film, Subtitle
+from content_app.models import Film, Rendition, Subtitle
 from content_app.subtitles import language_tag
 from tests.content.factories import make_film, make_user
 
@@ -133,6 +134,19 @@ def test_subtitle_playlist_refuses_a_bad_token(client: Client) -> None:
     assert response.status_code == 403
 
 
+def test_subtitle_playlist_of_a_language_no_track_can_have_is_not_found(client: Client) -> None:
+    film = make_film(public_playback=True)
+    add_subtitle(film)
+    master = client.get(f"/api/content/{film.pk}/hls/master.m3u8").content.decode()
+    token = re.search(r"token=([^\"\s]+)", master)
+    assert token is not None
+
+    for language in ("%00", "en%00", "fr"):  # NUL: PostgreSQL text cannot even hold it
+        response = client.get(f"/films/{film.pk}/subtitles/{language}.m3u8?token={token[1]}")
+        assert response.status_code == 404, language
+    assert client.get(f"/films/{film.pk}/subtitles/en.m3u8?token={token[1]}").status_code == 200
+
+
 def test_api_film_item_lists_subtitles_with_signed_urls(client: Client) -> None:
     film = make_film()
     add_subtitle(film, "en", "English")
@@ -153,8 +167,24 @@ def test_api_list_reads_subtitles_in_one_query_whatever_their_number(client: Cli
         add_subtitle(film, "fr", "Français")
     with CaptureQueriesContext(connection) as many:
         client.get("/api/content/", {"search": "film"})
+    # Films being reprocessed (no duration until the new probe) sign for what is on air.
+    reprocessed = []
+    for _ in range(5):
+        film = make_film(duration=None)
+        Rendition.objects.filter(film=film).update(
+            hls_segments=[[4.0, 1000, 0]] * 900, seconds=3600.0
+        )
+        add_subtitle(film, "en")
+        reprocessed.append(film.pk)
+    with CaptureQueriesContext(connection) as unprobed:
+        items = client.get("/api/content/", {"search": "film"}).json()
 
     assert len(many) == len(one)
+    assert len(unprobed) == len(one)
+    hour = settings.AWS_QUERYSTRING_EXPIRE + 3600
+    signed = [item["subtitles"][0]["url"] for item in items if item["id"] in reprocessed]
+    assert len(signed) == len(reprocessed)
+    assert all(f"X-Amz-Expires={hour}" in url for url in signed)
 
 
 def test_film_page_offers_subtitle_tracks_for_progressive_playback(client: Client) -> None:
