@@ -82,10 +82,11 @@ def films_visible_to(user: Viewer) -> QuerySet[Film]:
 
 
 def films_known_to_public() -> QuerySet[Film]:
-    """The films anyone can see, and the published ones taken down (the public saw them; a
-    legal notice may still name them). Unpublished films stay unknown."""
+    """The films anyone can see, and the ones taken down that were ever published (the
+    public saw them; a legal notice may still name them, even once unpublished, as the
+    licence job does at the end of their window). Films never published stay unknown."""
     return Film.objects.filter(
-        _shown_to_viewers() | Q(is_published=True, taken_down_at__isnull=False)
+        _shown_to_viewers() | Q(published_at__isnull=False, taken_down_at__isnull=False)
     )
 
 

@@ -40,10 +40,15 @@ def _end_of(day: date) -> datetime:
     return _start_of(day + timedelta(days=1))
 
 
+def received_day(received_at: datetime) -> date:
+    """The day a counter-notice was received where business days are counted."""
+    return received_at.astimezone(ZoneInfo(settings.DMCA_TIME_ZONE)).date()
+
+
 def restoration_window(received_at: datetime) -> tuple[datetime, datetime]:
     """ "Not less than 10, nor more than 14, business days following receipt": from the end of
     the 10th business day after receipt (ten whole days have passed) to the end of the 14th."""
-    received = received_at.astimezone(ZoneInfo(settings.DMCA_TIME_ZONE)).date()
+    received = received_day(received_at)
     earliest = _end_of(business_day_after(received, EARLIEST_DAY))
     return earliest, _end_of(business_day_after(received, LATEST_DAY))
 
@@ -51,5 +56,5 @@ def restoration_window(received_at: datetime) -> tuple[datetime, datetime]:
 def restoration_time(received_at: datetime) -> datetime:
     """When a film countered at `received_at` is restored: once the configured number of
     business days after receipt have passed, at the end of the last of them."""
-    received = received_at.astimezone(ZoneInfo(settings.DMCA_TIME_ZONE)).date()
+    received = received_day(received_at)
     return _end_of(business_day_after(received, settings.DMCA_RESTORATION_BUSINESS_DAY))

@@ -134,7 +134,8 @@ def counter_notice_restore_if_due(*, counter_id: int, now: datetime | None = Non
     takedown = Takedown.objects.select_for_update().get(pk=counter.takedown_id)
     Film.objects.select_for_update().filter(pk=takedown.film_id).first()
     reason = (
-        f"Counter-notice {counter.reference} received {counter.received_at:%Y-%m-%d}; no court "
+        f"Counter-notice {counter.reference} received "
+        f"{business_days.received_day(counter.received_at):%Y-%m-%d}; no court "
         "action was reported before the restoration day (17 U.S.C. §512(g)(2)(C))."
     )
     return takedown_restore_locked(takedown=takedown, by=None, reason=reason)

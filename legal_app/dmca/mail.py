@@ -10,10 +10,12 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from content_app.selectors import films_visible_to
 from legal_app.dmca.elements import STATEMENTS
 from legal_app.models import CounterNotice, LegalEventKind, Notice, Takedown
 from legal_app.record import event_record
@@ -133,11 +135,17 @@ def restored_rights_holder(takedown_id: int) -> None:
     takedown = _takedown(takedown_id)
     if not takedown.film.rights_holder_email:
         return
+    # Lifting the takedown shows the film again only if nothing else keeps it from viewers
+    # (unpublished meanwhile, its licence ended): the mail says which.
+    shown = films_visible_to(AnonymousUser()).filter(pk=takedown.film_id).exists()
+    title = takedown.film.title
     _send(
         to=[takedown.film.rights_holder_email],
-        subject=f"“{takedown.film.title}” is back on Affea ({takedown.reference})",
+        subject=f"“{title}” is back on Affea ({takedown.reference})"
+        if shown
+        else f"The takedown of “{title}” is lifted ({takedown.reference})",
         template="restored_rights_holder",
-        context={"takedown": takedown},
+        context={"takedown": takedown, "shown": shown},
         notice_id=takedown.notice_id,
         film_id=takedown.film_id,
     )

@@ -144,11 +144,13 @@ def repeat_infringers() -> list[RepeatInfringer]:
     )
     counts = {row["email"]: row["accepted"] for row in rows}
     titles: dict[str, list[str]] = {email: [] for email in counts}
+    # The films that drew the strikes, not every film of the contact.
     for email, title in (
-        Film.objects.annotate(email=Lower("rights_holder_email"))
+        standing.annotate(email=Lower("film__rights_holder_email"))
         .filter(email__in=counts)
-        .order_by("title")
-        .values_list("email", "title")
+        .order_by("film__title")
+        .values_list("email", "film__title")
+        .distinct()
     ):
         titles[email].append(title)
     return [RepeatInfringer(email, count, titles[email]) for email, count in counts.items()]

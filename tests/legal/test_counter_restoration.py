@@ -21,6 +21,7 @@ from freezegun import freeze_time
 from rest_framework.test import APIClient
 from rq.scheduler import RQScheduler
 
+from content_app.models import Film
 from legal_app.dmca import business_days, tasks
 from legal_app.dmca.counter import court_action_record
 from legal_app.models import CounterNotice, LegalEvent, LegalEventKind, Takedown
@@ -205,3 +206,38 @@ def test_the_sweep_restores_what_redis_forgot(
         assert tasks.restore_due() == 1
 
     assert _visible(takedown)
+
+
+def test_a_film_not_shown_for_another_reason_is_not_said_to_be_back(
+    takedown: Takedown, django_capture_on_commit_callbacks: Any
+) -> None:
+    counter = _countered(takedown, django_capture_on_commit_callbacks)
+    Film.objects.filter(pk=takedown.film_id).update(is_published=False)  # e.g. its licence ended
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _scheduler_runs_at(counter.restore_after)
+    run_queued_jobs()
+
+    assert not _visible(takedown)
+    [sent] = mail.outbox
+    assert sent.subject == f"The takedown of “Countered” is lifted ({takedown.reference})"
+    assert "is not shown on Affea at the moment" in sent.body
+    assert "shown on Affea again" not in sent.body
+
+
+def test_the_restoration_names_the_day_of_receipt_where_business_days_are_counted(
+    takedown: Takedown, django_capture_on_commit_callbacks: Any
+) -> None:
+    # 21:30 in New York is already the next day in UTC.
+    late = datetime(2026, 11, 18, 21, 30, tzinfo=NEW_YORK)
+    with freeze_time(late), django_capture_on_commit_callbacks(execute=True):
+        counter = counter_submit(takedown)
+    run_queued_jobs()  # the mails
+    forwarded = [m for m in mail.outbox if "Received:" in m.body]
+    assert forwarded
+    assert "Received: 2026-11-18 21:30" in forwarded[0].body
+
+    _scheduler_runs_at(counter.restore_after)
+
+    takedown.refresh_from_db()
+    assert "received 2026-11-18;" in takedown.restoration_reason

@@ -11,6 +11,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from legal_app.dmca import services
+from legal_app.dmca.selectors import repeat_infringers
 from legal_app.models import CounterNotice, LegalEventKind, Notice, NoticeState, Takedown
 from tests.content.factories import make_film, make_user
 from tests.legal.dmca_support import counter_submit, notice_accept_naming, notice_submit_naming
@@ -182,6 +183,18 @@ def test_rights_holders_with_n_accepted_notices_are_flagged(staff_client: Client
     assert "repeat@films.example" in page
     assert "once@films.example" not in page
     assert "pending@films.example" not in page
+
+
+@override_settings(DMCA_REPEAT_INFRINGER_NOTICES=2)
+def test_a_repeat_infringer_is_listed_with_the_films_that_drew_the_strikes_only() -> None:
+    struck = [make_film(title=t, rights_holder_email="r@films.example") for t in ("B", "A")]
+    for film in struck:
+        notice_accept_naming(film)
+    make_film(title="Clean", rights_holder_email="R@films.example")
+
+    [row] = repeat_infringers()
+
+    assert (row.email, row.films) == ("r@films.example", ["A", "B"])
 
 
 @override_settings(DMCA_REPEAT_INFRINGER_NOTICES=2)
