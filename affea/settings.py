@@ -500,7 +500,8 @@ LOGGING = logging_config(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", defau
 # --- Operations: metrics and error reports --------------------------------------------
 
 # /metrics answers only a scraper that sends `Authorization: Bearer <METRICS_TOKEN>`
-# (empty: /metrics is off); nginx also admits only METRICS_ALLOW_NETWORK.
+# (empty: /metrics is off); nginx also admits only the networks its `location = /metrics`
+# allows.
 METRICS_TOKEN: str = env.str("METRICS_TOKEN", default="")
 # Unhandled exceptions and failed jobs go to Sentry when a DSN is set, never personal data.
 SENTRY_DSN: str = env.str("SENTRY_DSN", default="")

@@ -1,10 +1,45 @@
-"""Admin for accounts: Django's user admin adapted to email login."""
+"""Admin for accounts: Django's user admin adapted to email login, its login throttled."""
 
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from rest_framework.exceptions import Throttled
 
 from users_app.models import User
+from users_app.services import normalize_email
+from users_app.throttling import AccountThrottle
+
+
+class ThrottledAdminLoginForm(AdminAuthenticationForm):
+    """The admin's sign-in under the same login throttle as the site's and the API's, so
+    staff passwords cannot be guessed at the admin's door instead."""
+
+    def clean(self) -> dict[str, Any]:
+        assert self.request is not None  # the admin's login view always passes it
+        throttle = AccountThrottle(
+            "login", self.request, normalize_email(self.cleaned_data.get("username") or "")
+        )
+        try:
+            throttle.check_and_hit()  # counted first: parallel guesses cannot all pass
+        except Throttled as exc:
+            wait = math.ceil(getattr(exc, "wait", None) or 1)
+            raise forms.ValidationError(
+                f"Too many attempts. Try again in {wait} seconds.", code="throttled"
+            ) from exc
+        cleaned = super().clean()
+        throttle.give_back()  # a right password is no failure
+        throttle.reset_account()
+        return cleaned
+
+
+admin.site.login_form = ThrottledAdminLoginForm
 
 
 class UserCreationAdminForm(AdminUserCreationForm):

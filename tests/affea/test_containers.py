@@ -194,13 +194,22 @@ def test_the_image_bundles_every_browser_file_the_pages_load(
 
 
 def test_app_services_wait_for_healthy_dependencies(compose: dict[str, Any]) -> None:
+    services = {"postgres": "service_healthy", "redis": "service_healthy", "s3": "service_healthy"}
     for name in APP_SERVICES:
         depends = compose["services"][name]["depends_on"]
-        assert {dep: cond["condition"] for dep, cond in depends.items()} == {
-            "postgres": "service_healthy",
-            "redis": "service_healthy",
-            "s3": "service_healthy",
-        }
+        # Jobs wait for web, which is healthy once it has migrated the database.
+        expected = services if name == "web" else {**services, "web": "service_healthy"}
+        assert {dep: cond["condition"] for dep, cond in depends.items()} == expected, name
+
+
+def test_stopping_leaves_web_and_workers_time_to_finish(compose: dict[str, Any]) -> None:
+    # Docker's default is 10 s; gunicorn's graceful_timeout and a running step need more.
+    gunicorn = (ROOT / "gunicorn.conf.py").read_text()
+    graceful = re.search(r"^graceful_timeout = (\d+)", gunicorn, re.M)
+    assert graceful
+    assert int(compose["services"]["web"]["stop_grace_period"].removesuffix("s")) > int(graceful[1])
+    for name in ("worker", "scheduler"):
+        assert compose["services"][name]["stop_grace_period"] == "2m"
 
 
 PRODUCTION_ENV = {

@@ -150,6 +150,16 @@ def test_nginx_proxies_to_django_with_security_headers(nginx: Nginx) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+def test_each_security_header_is_sent_once(nginx: Nginx) -> None:
+    # Django sets them too: a doubled Cross-Origin-Opener-Policy is a value browsers ignore.
+    for path in ("/health/", "/static/css/marker.css"):
+        with urllib.request.urlopen(f"{nginx.url}{path}", timeout=30) as response:
+            for name in ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
+                         "Cross-Origin-Opener-Policy"):  # fmt: skip
+                assert len(response.headers.get_all(name) or []) == 1, (path, name)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_nginx_serves_collected_static_files(nginx: Nginx) -> None:
     status, headers, body = fetch(f"{nginx.url}/static/css/marker.css")
 
@@ -173,6 +183,16 @@ def test_nginx_rate_limits_auth_routes(nginx: Nginx) -> None:
 
     assert 429 in statuses
     assert statuses.index(429) >= 10  # the burst of 10 goes through first
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nginx_rate_limits_sign_in_posts_but_not_the_page(nginx: Nginx) -> None:
+    pages = [fetch(f"{nginx.url}/admin/login/")[0] for _ in range(15)]
+    posts = [fetch(f"{nginx.url}/admin/login/", method="POST", data=b"")[0] for _ in range(15)]
+
+    assert 429 not in pages
+    assert 429 in posts
+    assert posts.index(429) >= 10  # the burst of 10 goes through first (to Django's 403)
 
 
 @pytest.mark.django_db(transaction=True)

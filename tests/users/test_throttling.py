@@ -243,3 +243,22 @@ def test_reset_password_is_throttled_per_ip(client: Client, tight: None, page: b
 
     assert [attempt(), attempt()] == [400, 400]
     assert attempt() == 429
+
+
+def test_the_admin_sign_in_shares_the_login_throttle(client: Client, tight: None) -> None:
+    staff = User.objects.create_superuser(email="boss@example.com", password=PASSWORD)
+
+    def admin_login(password: str) -> Any:
+        return client.post(
+            "/admin/login/", {"username": staff.email, "password": password}, REMOTE_ADDR="10.0.9.1"
+        )
+
+    for _ in range(3):
+        refused = admin_login("wrong-guess-000")
+        assert refused.status_code == 200
+        assert "password for a staff account" in refused.content.decode()
+    # The account is locked now, even for its right password, as at the API's login.
+    locked = admin_login(PASSWORD)
+    assert locked.status_code == 200
+    assert "Too many attempts. Try again in" in locked.content.decode()
+    assert bad_login(client, email=staff.email).status_code == 429
