@@ -16,7 +16,7 @@ from affea.numbers import parse_id
 from content_app import selectors, seo
 from content_app.models import Film
 from content_app.playback import image_url
-from content_app.views import player_context
+from content_app.views import player_context, start_at
 
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 640, 360
 # Only this path may be framed by other sites; the rest of the site keeps X-Frame-Options DENY.
@@ -36,17 +36,13 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
     if film is None:
         raise Http404("No such embeddable film.")
     name = film.poster.name or film.thumbnail.name
-    try:
-        start = max(0.0, float(request.GET.get("t", "0")))
-    except ValueError:
-        start = 0.0
     response = render(
         request,
         "content_app/embed.html",
         {
             "film": film,
             "poster_url": image_url(name, request=request) if name else "",
-            "start": start,
+            "start": start_at(request),
             "player": player_context(film, request),
             "page_url": seo.film_urls(film)["page"],
         },

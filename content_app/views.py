@@ -171,8 +171,8 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _start_at(request: HttpRequest, saved: float) -> float:
-    """`?t=` (seconds) wins over where the viewer stopped."""
+def start_at(request: HttpRequest, saved: float = 0.0) -> float:
+    """`?t=` (seconds) wins over where the viewer stopped (`saved`); nonsense is ignored."""
     try:
         asked = float(request.GET.get("t", ""))
     except ValueError:
@@ -206,7 +206,7 @@ def film_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "can_play": can_play,
             "on_its_way": not ready,
             "more_coming": bool(ready) and film.processing_state == ProcessingState.PROCESSING,
-            "start": _start_at(request, position),
+            "start": start_at(request, position),
             "player": player_context(film, request) if can_play else None,
             "embed_url": seo.absolute(reverse("content:embed", kwargs={"slug": film.slug})),
             "seo": seo.film_meta(request, film),

@@ -90,3 +90,16 @@ def test_oembed_offers_only_json(client: Client) -> None:
     url = f"{settings.SITE_URL}/films/{film.slug}/"
 
     assert client.get("/oembed", {"url": url, "format": "xml"}).status_code == 501
+
+
+@pytest.mark.parametrize(
+    ("asked", "start"),
+    [("12.5", "12.500000"), *((nonsense, "0.000000") for nonsense in ("inf", "1e400", "nan", "-3",
+                                                                        "soon"))],
+)  # fmt: skip
+def test_embed_starts_at_t_and_ignores_nonsense(client: Client, asked: str, start: str) -> None:
+    film = make_film(public_playback=True)
+
+    page = client.get(f"/embed/{film.slug}/", {"t": asked}).content.decode()
+
+    assert f'data-start="{start}"' in page
