@@ -92,14 +92,18 @@ def test_oembed_offers_only_json(client: Client) -> None:
     assert client.get("/oembed", {"url": url, "format": "xml"}).status_code == 501
 
 
-@pytest.mark.parametrize(
-    ("asked", "start"),
-    [("12.5", "12.500000"), *((nonsense, "0.000000") for nonsense in ("inf", "1e400", "nan", "-3",
-                                                                        "soon"))],
-)  # fmt: skip
-def test_embed_starts_at_t_and_ignores_nonsense(client: Client, asked: str, start: str) -> None:
+def test_embed_starts_at_t(client: Client) -> None:
     film = make_film(public_playback=True)
 
-    page = client.get(f"/embed/{film.slug}/", {"t": asked}).content.decode()
+    page = client.get(f"/embed/{film.slug}/", {"t": "12.5"}).content.decode()
 
-    assert f'data-start="{start}"' in page
+    assert 'data-start="12.500000"' in page
+
+
+@pytest.mark.parametrize("nonsense", ["inf", "1e400", "nan", "-3", "soon"])
+def test_embed_ignores_a_start_that_is_no_time(client: Client, nonsense: str) -> None:
+    film = make_film(public_playback=True)
+
+    page = client.get(f"/embed/{film.slug}/", {"t": nonsense}).content.decode()
+
+    assert 'data-start="0.000000"' in page
