@@ -49,6 +49,15 @@ def _bucket_keys(seaweed, prefix: str) -> tuple[list[str], list[str]]:
     return [o["Key"] for o in objects], [u["Key"] for u in uploads.get("Uploads", [])]
 
 
+def _add_page_upload(client, data: bytes, name: str) -> tuple[dict, str]:
+    """Upload `data` in one part from the add page as Uppy does; (the upload, its token)."""
+    created = _begin(client, "new", name, len(data)).json()
+    url = f"{_base('new')}/{created['uploadId']}/1?key={created['key']}"
+    requests.put(client.get(url).json()["url"], data=data, timeout=30)
+    done = client.post(f"{_base('new')}/{created['uploadId']}/complete?key={created['key']}")
+    return created, done.json()["location"]
+
+
 @pytest.fixture
 def big_video(make_video, tmp_path) -> bytes:
     # Two parts: a real clip padded with an MP4 `free` box to just over one part.
@@ -177,13 +186,7 @@ def test_replacing_a_source_by_direct_upload_leaves_only_the_new_one(
 
 
 def test_add_page_upload_is_finished_when_the_form_is_saved(staff, seaweed, make_video):
-    data = make_video(seconds=1.0).read_bytes()
-    created = _begin(staff, "new", "new film.mov", len(data)).json()
-    url = f"{_base('new')}/{created['uploadId']}/1?key={created['key']}"
-    requests.put(staff.get(url).json()["url"], data=data, timeout=30)
-    token = staff.post(
-        f"{_base('new')}/{created['uploadId']}/complete?key={created['key']}"
-    ).json()["location"]
+    created, token = _add_page_upload(staff, make_video(seconds=1.0).read_bytes(), "new film.mov")
     response = staff.post(
         reverse("admin:content_app_film_add"),
         {"title": "Added", "slug": "", "source_upload": token, **INLINE_EMPTY},
@@ -264,13 +267,7 @@ def test_form_upload_still_works(staff, make_video, upload):
 def test_add_page_upload_is_kept_when_the_form_comes_back_for_an_inline_error(
     staff, seaweed, make_video
 ):
-    data = make_video(seconds=1.0).read_bytes()
-    created = _begin(staff, "new", "kept.mp4", len(data)).json()
-    url = f"{_base('new')}/{created['uploadId']}/1?key={created['key']}"
-    requests.put(staff.get(url).json()["url"], data=data, timeout=30)
-    token = staff.post(
-        f"{_base('new')}/{created['uploadId']}/complete?key={created['key']}"
-    ).json()["location"]
+    created, token = _add_page_upload(staff, make_video(seconds=1.0).read_bytes(), "kept.mp4")
     form = {"title": "Kept", "slug": "", "source_upload": token, **INLINE_EMPTY}
     # A subtitle row without its file: the film form itself is valid, the inline is not.
     broken_inline = {
