@@ -22,9 +22,10 @@ python manage.py check --deploy --fail-level WARNING
 
 case "$role" in
   web)
-    # One web container migrates; set RUN_MIGRATIONS=0 on extra web replicas.
+    # Replicas starting together migrate one after another (a database lock); the
+    # others then find nothing to apply. RUN_MIGRATIONS=0 skips it (migrations run elsewhere).
     if [ "${RUN_MIGRATIONS:-1}" = "1" ]; then
-      python manage.py migrate --noinput
+      python manage.py migrate_locked
     fi
     python manage.py ensure_superuser
     # STATIC_ROOT is a volume nginx serves from: refresh it from this image's files.

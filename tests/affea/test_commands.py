@@ -100,3 +100,32 @@ def test_check_worker_passes_only_while_a_worker_runs_on_this_host(
         assert "is alive" in result.stdout
     finally:
         stop_process(worker)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrations_wait_for_a_replica_already_migrating(subprocess_env: dict[str, str]) -> None:
+    from django.db import connection
+
+    from affea.management.commands.migrate_locked import MIGRATION_LOCK
+
+    # This test's connection plays the replica migrating first: it holds the lock.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
+    second = subprocess.Popen(
+        [sys.executable, "manage.py", "migrate_locked"],
+        cwd=ROOT,
+        env=subprocess_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        time.sleep(3)  # time enough to start, connect and reach the lock
+        assert second.poll() is None, second.communicate()[0]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
+    output, _ = second.communicate(timeout=120)
+    assert second.returncode == 0, output
+    assert "Waiting for the migration lock..." in output
+    assert "No migrations to apply." in output
