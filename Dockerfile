@@ -47,7 +47,7 @@ RUN DEBUG=0 \
     ALLOWED_HOSTS=build.invalid SITE_URL=https://build.invalid \
     S3_ACCESS_KEY_ID=build S3_SECRET_ACCESS_KEY=build \
     DMCA_AGENT_NAME=build DMCA_AGENT_ADDRESS=build DMCA_AGENT_EMAIL=agent@build.invalid \
-    DMCA_AGENT_PHONE=+10000000000 \
+    DMCA_AGENT_PHONE=+10000000000 EMAIL_URL=consolemail:// \
     python manage.py collectstatic --noinput --verbosity 0 \
     && mkdir -p /app/var/media \
     && chown -R affea:affea /app/staticfiles /app/var

@@ -270,7 +270,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Email ----------------------------------------------------------------------
 
-_email_url: str = env.str("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+# Required in production: account links and the DMCA's mails must leave, and a default
+# (an SMTP server on localhost, which a container does not have) would only fail later.
+_email_url: str = _required_in_production(
+    "EMAIL_URL", env.str("EMAIL_URL", default="consolemail://" if DEBUG else "")
+)
 _email = environ.Env.email_url_config(_email_url)
 EMAIL_BACKEND: str = _email["EMAIL_BACKEND"]
 if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":

@@ -84,6 +84,7 @@ def _environment(tmp: Path) -> dict[int, dict[str, str]]:
         "AFFEA_ENV_FILE": "",  # a developer's .env must not leak into the measurement
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
         "DEBUG": "0",
+        "EMAIL_URL": "consolemail://",
         "SECRET_KEY": "bench-" + "k3y-" * 16,
         "ALLOWED_HOSTS": "127.0.0.1",
         "SITE_URL": "https://bench.affea.invalid",

@@ -223,6 +223,7 @@ PRODUCTION_ENV = {
     "DMCA_AGENT_ADDRESS": "1 Main Street, Albany, NY 12207",
     "DMCA_AGENT_EMAIL": "dmca@affea.example",
     "DMCA_AGENT_PHONE": "+1 518 555 0100",
+    "EMAIL_URL": "consolemail://",
 }
 
 

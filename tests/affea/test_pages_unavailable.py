@@ -25,6 +25,7 @@ PRODUCTION = {
     "DMCA_AGENT_ADDRESS": "1 Main Street, Albany, NY 12207",
     "DMCA_AGENT_EMAIL": "dmca@affea.example",
     "DMCA_AGENT_PHONE": "+1 518 555 0100",
+    "EMAIL_URL": "smtp+tls://mailer:secret@mail.affea.example:587",
     "LOG_LEVEL": "CRITICAL",
 }
 

@@ -24,6 +24,7 @@ PRODUCTION = {
     "DMCA_AGENT_ADDRESS": "1 Main Street, Albany, NY 12207",
     "DMCA_AGENT_EMAIL": "dmca@affea.example",
     "DMCA_AGENT_PHONE": "+1 518 555 0100",
+    "EMAIL_URL": "smtp+tls://mailer:secret@mail.affea.example:587",
 }
 
 
@@ -63,6 +64,7 @@ def test_production_settings_pass_check_deploy() -> None:
         ("DMCA_AGENT_ADDRESS", None),
         ("DMCA_AGENT_EMAIL", None),
         ("DMCA_AGENT_PHONE", None),
+        ("EMAIL_URL", None),
     ],
 )
 def test_production_refuses_to_start_on_missing_or_insecure_value(
