@@ -42,7 +42,9 @@ def _state(user: User, purpose: TokenPurpose) -> str:
         return f"{user.pk}|{user.email}|{confirmed}|{user.password}"
     if purpose is TokenPurpose.RESET:
         return f"{user.pk}|{user.email}|{user.password}|{login}|{user.is_active}"
-    return f"{user.pk}|{user.email}|{user.password}"
+    # An email change: every change sets email_confirmed_at, so a link works once, even when
+    # the account later comes back to the address it was sent from; none for a deactivated one.
+    return f"{user.pk}|{user.email}|{confirmed}|{user.password}|{user.is_active}"
 
 
 def _signature(user: User, purpose: TokenPurpose, timestamp: int, extra: str, secret: str) -> str:

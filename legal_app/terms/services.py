@@ -59,12 +59,14 @@ def _accept(*, user: User, document: LegalDocument, ip: str | None) -> bool:
             TermsAcceptance.objects.create(user=user, document=document, ip=ip)
     except IntegrityError:  # accepted already (perhaps by a concurrent request)
         return False
-    # The address stays on the acceptance row, which goes with the account; the
-    # append-only record keeps only who accepted which version, and when.
+    # The IP address stays on the acceptance row, which goes with the account; the
+    # append-only record, which outlives it, names the account by its number only (no
+    # email: nothing personal may stay behind once the account is deleted).
     event_record(
         kind=LegalEventKind.TERMS_ACCEPTED,
-        summary=f"{user.email} accepted {document}",
+        summary=f"Account {user.pk} accepted {document}",
         actor=user,
+        actor_label=f"account {user.pk}",
         details={"document_id": document.pk, "version": document.version},
     )
     return True

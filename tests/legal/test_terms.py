@@ -17,6 +17,7 @@ from legal_app.terms.markdown import markdown_render
 from legal_app.terms.services import document_publish
 from tests.legal.terms_factories import PASSWORD, published, viewer
 from users_app.models import User
+from users_app.services import user_delete
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +137,28 @@ def test_signup_page_records_acceptance_with_the_client_address(client: Client) 
     event = LegalEvent.objects.get(kind=LegalEventKind.TERMS_ACCEPTED)
     assert event.actor_id == acceptance.user_id
     assert event.details["version"] == "1"
+
+
+def test_a_deleted_account_leaves_no_address_in_the_legal_record(client: Client) -> None:
+    published()
+    body = {"email": "gone@example.com", "password": PASSWORD, "confirm_password": PASSWORD,
+            "accept_terms": "on"}  # fmt: skip
+    client.post("/accounts/signup/", body, REMOTE_ADDR="203.0.113.9")
+    user = User.objects.get(email="gone@example.com")
+    number = user.pk
+
+    user_delete(user=user)
+
+    # The record is append-only and outlives the account: it names the account by number.
+    [event] = LegalEvent.objects.filter(kind=LegalEventKind.TERMS_ACCEPTED)
+    assert (event.summary, event.actor_label) == (
+        f"Account {number} accepted Terms of service 1",
+        f"account {number}",
+    )
+    assert not any(
+        "gone@example.com" in f"{e.summary} {e.actor_label} {e.details}"
+        for e in LegalEvent.objects.all()
+    )
 
 
 def test_signed_in_viewer_is_asked_to_accept_new_terms_and_returned(client: Client) -> None:

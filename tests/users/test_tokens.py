@@ -7,8 +7,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from users_app import services
 from users_app.models import User
-from users_app.tokens import TokenPurpose, token_check, token_make, uid_decode, uid_encode
+from users_app.tokens import (
+    TokenPurpose,
+    text_encode,
+    token_check,
+    token_make,
+    uid_decode,
+    uid_encode,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +68,30 @@ def test_uids_round_trip_and_garbage_decodes_to_none(user: User) -> None:
     assert uid_decode(uid_encode(user)) == user.pk
     assert uid_decode("%%%") is None
     assert uid_decode("YWJj") is None  # "abc"
+
+
+def test_an_email_change_link_works_once_even_after_changing_back(user: User) -> None:
+    first = user.email
+    to_b = token_make(user=user, purpose=TokenPurpose.EMAIL_CHANGE, extra="b@example.com")
+    services.email_change_confirm(
+        uid=uid_encode(user), email=text_encode("b@example.com"), token=to_b
+    )
+    user.refresh_from_db()
+    back = token_make(user=user, purpose=TokenPurpose.EMAIL_CHANGE, extra=first)
+    services.email_change_confirm(uid=uid_encode(user), email=text_encode(first), token=back)
+
+    # Whoever holds mailbox B cannot take the account back with the first link.
+    with pytest.raises(services.InvalidLink):
+        services.email_change_confirm(
+            uid=uid_encode(user), email=text_encode("b@example.com"), token=to_b
+        )
+
+
+def test_a_deactivated_account_cannot_confirm_an_email_change(user: User) -> None:
+    token = token_make(user=user, purpose=TokenPurpose.EMAIL_CHANGE, extra="b@example.com")
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    with pytest.raises(services.InvalidLink):
+        services.email_change_confirm(
+            uid=uid_encode(user), email=text_encode("b@example.com"), token=token
+        )
