@@ -415,15 +415,23 @@ class FilmAdmin(FilmUploadAdminMixin, admin.ModelAdmin):
     def _apply(
         self, request: HttpRequest, queryset: QuerySet[Film], service: Any, verb: str
     ) -> None:
-        done, failed = 0, []
+        done, unchanged, failed = 0, 0, []
         for film in queryset:
             try:
-                service(film=film)
-                done += 1
+                # A service answers False when there was nothing to do (published already).
+                changed = service(film=film) is not False
             except DomainError as exc:
                 failed.append(exc.message)
+                continue
+            done, unchanged = done + changed, unchanged + (not changed)
         if done:
             self.message_user(request, f"{verb} {done} film(s).", messages.SUCCESS)
+        if unchanged:
+            self.message_user(
+                request,
+                f"{unchanged} film(s) needed nothing: {verb.lower()} already.",
+                messages.INFO,
+            )
         for message in failed:
             self.message_user(request, message, messages.ERROR)
 

@@ -170,16 +170,19 @@ class FilmUploadAdminMixin(_Base):
         }
         return TemplateResponse(request, "admin/content_app/film/reprocess.html", context)
 
-    def _upload_context(self, film: Film | None) -> dict[str, Any]:
+    def _upload_context(self, request: HttpRequest, film: Film | None) -> dict[str, Any]:
         ref = str(film.pk) if film else views.NEW
         base = reverse("admin:content_app_film_upload_begin", args=[ref])
-        context: dict[str, Any] = {
-            "uploader_endpoint": base.removesuffix("/s3/multipart"),
-            "uploader_mode": "change" if film else "add",
-            "status_url": reverse("admin:content_app_film_status"),
-            "uploader_part_size": settings.UPLOAD_PART_SIZE,
-            "uploader_extensions": ",".join(VIDEO_EXTENSIONS),
-        }
+        context: dict[str, Any] = {"status_url": reverse("admin:content_app_film_status")}
+        # Staff who may only view a film are offered no control that would refuse them.
+        may_change = self.has_change_permission(request, film) if film else True
+        if may_change:
+            context.update(
+                uploader_endpoint=base.removesuffix("/s3/multipart"),
+                uploader_mode="change" if film else "add",
+                uploader_part_size=settings.UPLOAD_PART_SIZE,
+                uploader_extensions=",".join(VIDEO_EXTENSIONS),
+            )
         if film is not None:
             renditions = film_renditions(film)
             context.update(
@@ -195,9 +198,12 @@ class FilmUploadAdminMixin(_Base):
                     for r in renditions.in_progress
                 ],
                 image_notices=film_image_notices(film),
-                reprocess_url=reverse("admin:content_app_film_reprocess", args=[film.pk]),
-                reprocess_explained=REPROCESS_EXPLAINED,
             )
+            if may_change:
+                context.update(
+                    reprocess_url=reverse("admin:content_app_film_reprocess", args=[film.pk]),
+                    reprocess_explained=REPROCESS_EXPLAINED,
+                )
         return context
 
     def change_view(
@@ -208,11 +214,11 @@ class FilmUploadAdminMixin(_Base):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         film = films_with_renditions([parse_id(object_id) or -1]).first()
-        context = {**self._upload_context(film), **(extra_context or {})}
+        context = {**self._upload_context(request, film), **(extra_context or {})}
         return super().change_view(request, object_id, form_url, context)
 
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        context = {**self._upload_context(None), **(extra_context or {})}
+        context = {**self._upload_context(request, None), **(extra_context or {})}
         return super().add_view(request, form_url, context)

@@ -233,6 +233,29 @@ def test_publish_and_unpublish_actions(staff_client):
     assert film.published_at == first_published_at
 
 
+def test_actions_count_only_the_films_they_changed(staff_client):
+    published, draft = _film(1), _film(2)
+    _action(staff_client, "publish", [published])
+
+    page = _action(staff_client, "publish", [published, draft]).content.decode()
+
+    assert "Published 1 film(s)." in page
+    assert "1 film(s) needed nothing: published already." in page
+
+
+def test_view_only_staff_are_offered_no_upload_and_no_reprocess(client):
+    film = _film(1)
+    viewer = make_user(staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_film"))
+    client.force_login(viewer)
+
+    page = client.get(reverse("admin:content_app_film_change", args=[film.pk])).content.decode()
+
+    assert "Processing now" in page  # what they may see, they see
+    assert "Reprocess…" not in page
+    assert "data-film-uploader" not in page
+
+
 def test_reprocess_action_restarts_processing(staff_client, make_video, upload):
     film = Film.objects.create(title="Again", slug="again", source=upload(make_video()))
     django_rq.get_queue("high").empty()  # its saved-source job never ran
