@@ -13,7 +13,7 @@ from typing import Any
 from django.core.signals import got_request_exception, request_finished
 from django.db import connection
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template import loader
 
 from affea import metrics
@@ -122,3 +122,22 @@ class ServiceUnavailableMiddleware:
         # database that is down.
         body = loader.render_to_string("503.html")
         return HttpResponse(body, status=503, headers={"Retry-After": "30"})
+
+
+class AdminNulQueryMiddleware:
+    """Answer 400 to an admin address whose query holds a NUL character.
+
+    The admin turns every unknown lookup into its "?e=1" page, but a NUL in a choice filter
+    (`?processing_state__exact=%00`) reaches PostgreSQL, whose text cannot hold one: a 500
+    on every change list. No admin address needs one.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.GET.lists()
+        nul = any("\x00" in key or "\x00" in "".join(values) for key, values in query)
+        if nul and request.path_info.startswith("/admin/"):
+            return HttpResponseBadRequest("The address holds a NUL character.")
+        return self.get_response(request)
