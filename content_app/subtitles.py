@@ -69,6 +69,8 @@ def to_webvtt(upload: UploadedFile) -> ContentFile[bytes]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValidationError("The subtitle file must be UTF-8 text.") from exc
+    if "\x00" in text:
+        raise ValidationError("The subtitle file holds a NUL character: it is not text.")
     is_srt = (upload.name or "").lower().endswith(".srt") or not text.lstrip().startswith("WEBVTT")
     try:
         if is_srt:
@@ -80,6 +82,12 @@ def to_webvtt(upload: UploadedFile) -> ContentFile[bytes]:
         raise ValidationError(f"This is not a valid {kind} file ({exc}).") from exc
     if not captions.captions:
         raise ValidationError("The subtitle file holds no cues.")
+    for number, caption in enumerate(captions.captions, 1):
+        # Players drop a cue that ends before it starts: staff would never see it shown.
+        if caption.end_in_seconds <= caption.start_in_seconds:
+            raise ValidationError(
+                f"Cue {number} ({caption.start} --> {caption.end}) ends before it starts."
+            )
     return ContentFile(captions.content.encode("utf-8"), name="subtitles.vtt")
 
 

@@ -197,6 +197,31 @@ def test_film_page_offers_subtitle_tracks_for_progressive_playback(client: Clien
     assert '"language": "en"' in page
 
 
+def _reversed(start: str) -> str:
+    """The refusal of a cue from `start` to 2 s, as the admin page shows it (HTML-escaped)."""
+    return f"Cue 1 ({start} --&gt; 00:00:02.000) ends before it starts."
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "reason"),
+    [
+        ("en.srt", b"1\n00:00:05,000 --> 00:00:02,000\nHi\n", _reversed("00:00:05.000")),
+        # 99 seconds are read as 1:39: the cue then starts after its end.
+        ("en.srt", b"1\n00:00:99,000 --> 00:00:02,000\nHi\n", _reversed("00:01:39.000")),
+        ("en.vtt", b"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nHi\x00there\n", "NUL character"),
+    ],
+)
+def test_admin_refuses_cues_no_player_would_show(
+    staff_client: Client, name: str, body: bytes, reason: str
+) -> None:
+    film = make_film()
+
+    page = _post_change_form(staff_client, film, SimpleUploadedFile(name, body))
+
+    assert reason in page
+    assert not Subtitle.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("typed", "stored"), [("PT-br", "pt-BR"), ("zh-hant-tw", "zh-Hant-TW"), ("EN", "en")]
 )
