@@ -13,30 +13,33 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from rest_framework.exceptions import Throttled
 
 from users_app.models import User
-from users_app.services import normalize_email
-from users_app.throttling import AccountThrottle
+from users_app.services import InvalidCredentials, login_authenticate
 
 
 class ThrottledAdminLoginForm(AdminAuthenticationForm):
-    """The admin's sign-in under the same login throttle as the site's and the API's, so
-    staff passwords cannot be guessed at the admin's door instead."""
+    """The admin's sign-in through the site's and the API's own login check
+    (`services.login_authenticate`, under the login throttle), so staff passwords cannot be
+    guessed at the admin's door instead."""
 
     def clean(self) -> dict[str, Any]:
         assert self.request is not None  # the admin's login view always passes it
-        throttle = AccountThrottle(
-            "login", self.request, normalize_email(self.cleaned_data.get("username") or "")
-        )
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is None or not password:
+            return self.cleaned_data  # the fields' own errors say what is missing
         try:
-            throttle.check_and_hit()  # counted first: parallel guesses cannot all pass
+            self.user_cache = login_authenticate(
+                request=self.request, email=username, password=password
+            )
         except Throttled as exc:
             wait = math.ceil(getattr(exc, "wait", None) or 1)
             raise forms.ValidationError(
                 f"Too many attempts. Try again in {wait} seconds.", code="throttled"
             ) from exc
-        cleaned = super().clean()
-        throttle.give_back()  # a right password is no failure
-        throttle.reset_account()
-        return cleaned
+        except InvalidCredentials as exc:
+            raise self.get_invalid_login_error() from exc
+        self.confirm_login_allowed(self.user_cache)  # staff only
+        return self.cleaned_data
 
 
 admin.site.login_form = ThrottledAdminLoginForm
