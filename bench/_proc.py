@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -23,3 +24,19 @@ def gunicorn_worker_pid(master: int) -> int:
             return int(children[0])
         time.sleep(0.2)
     raise RuntimeError("gunicorn started no worker")
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process below it."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += process_tree(int(child))
+    return found
+
+
+def pin(pids: list[int], cpus: set[int]) -> None:
+    """Run every thread of these processes (and what they start later) on `cpus` only."""
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            os.sched_setaffinity(int(task.name), cpus)

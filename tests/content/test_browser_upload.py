@@ -184,6 +184,13 @@ def test_direct_upload_survives_a_dropped_connection_and_the_film_gets_ready(
         assert time.monotonic() - started < 60, "the upload did not reach half"
         page.wait_for_timeout(100)
     half = time.monotonic()
+    # Nothing on the page animates while the file goes (the status bar's spinner did): every
+    # frame of an animation is CPU the upload does not get, for the minutes a master takes.
+    running = page.evaluate(
+        "() => document.getAnimations().filter((a) => a.playState === 'running')"
+        ".map((a) => a.animationName || a.transitionProperty)"
+    )
+    assert running == []
     # Chromium's offline mode lets the parts in flight finish and fails every request begun
     # while it lasts (part signatures, part PUTs): the uploader retries those. It is set on
     # the session that throttles the link: the conditions of one DevTools session (the
