@@ -16,6 +16,8 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -59,12 +61,26 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
-class OptionalPageNumberPagination(PageNumberPagination):
-    """Paginate only when the client asks with `?page=`; otherwise return a bare list."""
+PAGE_SIZE, MAX_PAGE_SIZE = 24, 100
 
-    page_size = 24
+
+class PageQuerySerializer(serializers.Serializer[Any]):
+    """`?page=` and `?page_size=` of every paginated list: a malformed one is a 400 naming
+    it (DRF's paginator would answer 404 "Invalid page." or quietly use its default)."""
+
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
+
+
+class OptionalPageNumberPagination(PageNumberPagination):
+    """Paginate only when the client asks with `?page=`; otherwise return a bare list.
+
+    A page past the end is a 404, as DRF answers it.
+    """
+
+    page_size = PAGE_SIZE
     page_size_query_param = "page_size"
-    max_page_size = 100
+    max_page_size = MAX_PAGE_SIZE
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         # `schema` is the bare list's; without `?page=` that is the answer.
@@ -73,4 +89,9 @@ class OptionalPageNumberPagination(PageNumberPagination):
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         if self.page_query_param not in request.query_params:
             return None
+        query = PageQuerySerializer(
+            data={k: v for k, v in request.query_params.items() if k in ("page", "page_size")}
+        )
+        if not query.is_valid():
+            raise ValidationError(query.errors)
         return super().paginate_queryset(queryset, request, view)

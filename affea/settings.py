@@ -325,6 +325,9 @@ CORS_ALLOW_HEADERS = (
     "x-retry",
     "range",
 )
+# Headers an SPA on another origin may read besides the CORS-safelisted ones: the wait a 429
+# asks for, and the id that ties an error report to the server's logs.
+CORS_EXPOSE_HEADERS = ("retry-after", "x-request-id")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

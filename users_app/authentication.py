@@ -9,10 +9,13 @@ sent automatically by browsers, so Bearer requests need no CSRF check.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.http import is_same_domain
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
@@ -22,9 +25,21 @@ from rest_framework_simplejwt.tokens import Token
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
-def trusted_origins(request: HttpRequest) -> set[str]:
+def origin_trusted(request: HttpRequest, origin: str) -> bool:
+    """Whether `origin` is this site, a CORS-allowed origin or a CSRF-trusted one; a
+    CSRF_TRUSTED_ORIGINS entry like `https://*.example.com` covers its subdomains, as it
+    does for Django's own check."""
+    origin = origin.rstrip("/")
     own = f"{request.scheme}://{request.get_host()}"
-    return {own, *settings.CORS_ALLOWED_ORIGINS, *settings.CSRF_TRUSTED_ORIGINS}
+    if origin in {own, *settings.CORS_ALLOWED_ORIGINS, *settings.CSRF_TRUSTED_ORIGINS}:
+        return True
+    parts = urlsplit(origin)
+    wildcards = [urlsplit(t) for t in settings.CSRF_TRUSTED_ORIGINS if "*" in t]
+    return bool(parts.netloc) and any(
+        pattern.scheme == parts.scheme and is_same_domain(parts.netloc, pattern.netloc[1:])
+        for pattern in wildcards
+        if pattern.netloc.startswith("*.")
+    )
 
 
 def _unused_view(request: HttpRequest) -> HttpResponse:
@@ -50,7 +65,7 @@ def enforce_csrf(request: HttpRequest) -> None:
         return
     origin = request.META.get("HTTP_ORIGIN")
     if origin and origin != "null":
-        if origin.rstrip("/") in trusted_origins(request):
+        if origin_trusted(request, origin):
             return
         raise exceptions.PermissionDenied("CSRF Failed: the request's origin is not trusted.")
     _token_check(request)
@@ -65,7 +80,7 @@ def refuse_cross_site(request: HttpRequest) -> None:
     `Origin` is refused outright.
     """
     origin = request.META.get("HTTP_ORIGIN")
-    if origin and origin.rstrip("/") not in trusted_origins(request):
+    if origin and not origin_trusted(request, origin):
         raise exceptions.PermissionDenied("The request's origin is not trusted.")
 
 

@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from affea.api import PageQuerySerializer
 from content_app.models import QUALITY_HEIGHTS, Category, Film
 from content_app.playback import image_url
 from content_app.subtitles import subtitle_tracks
@@ -123,8 +124,17 @@ class FavoriteToggleSerializer(serializers.Serializer[Any]):
     video_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
 
 
+class SecondsField(serializers.FloatField):
+    """Seconds as a JSON number (or its string): not `true`, which float() reads as 1."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return float(super().to_internal_value(data))
+
+
 class ProgressSerializer(serializers.Serializer[Any]):
-    position = serializers.FloatField(min_value=0, max_value=10**7)
+    position = SecondsField(min_value=0, max_value=10**7)
 
     def validate_position(self, value: float) -> float:
         film: Film = self.context["film"]
@@ -143,8 +153,6 @@ class VideoURLSerializer(serializers.Serializer[Any]):
     expires_at = serializers.DateTimeField()
 
 
-class FilmListQuerySerializer(serializers.Serializer[Any]):
+class FilmListQuerySerializer(PageQuerySerializer):
     category = serializers.CharField(required=False, max_length=100)
     search = serializers.CharField(required=False, max_length=200, allow_blank=True)
-    page = serializers.IntegerField(required=False, min_value=1)
-    page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)

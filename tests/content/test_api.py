@@ -252,6 +252,33 @@ def test_favorites_lists_film_items_marked_favourite(viewer_api: APIClient) -> N
     assert items[0]["is_favorite"] is True
 
 
+@pytest.mark.parametrize("path", ["/api/content/", "/api/content/favorites/",
+                                  "/api/content/continue-watching/"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"page": "abc"}, "page"),
+        ({"page": 0}, "page"),
+        ({"page": 1, "page_size": 1000}, "page_size"),
+    ],
+)
+def test_every_paginated_list_answers_a_malformed_page_with_a_400_naming_it(
+    viewer_api: APIClient, path: str, query: dict[str, str | int], field: str
+) -> None:
+    response = viewer_api.get(path, query)
+
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_a_page_past_the_end_of_a_list_is_404(viewer_api: APIClient) -> None:
+    film = make_film()
+    viewer_api.post("/api/content/add-favorite/", {"video_id": film.pk}, format="json")
+
+    assert viewer_api.get("/api/content/favorites/", {"page": 1}).json()["count"] == 1
+    assert viewer_api.get("/api/content/favorites/", {"page": 2}).status_code == 404
+
+
 def test_favourite_of_a_film_taken_down_disappears_from_the_list(viewer_api: APIClient) -> None:
     film = make_film()
     viewer_api.post("/api/content/add-favorite/", {"video_id": film.pk}, format="json")
@@ -274,8 +301,10 @@ def test_progress_is_recorded_with_204(viewer_api: APIClient) -> None:
     assert WatchProgress.objects.get(film=film).position == 50
 
 
-@pytest.mark.parametrize("position", [-1, 101.5, "soon"])
-def test_progress_rejects_negative_or_past_the_end(viewer_api: APIClient, position: object) -> None:
+@pytest.mark.parametrize("position", [-1, 101.5, "soon", True, False, None, [3]])
+def test_progress_rejects_negative_past_the_end_or_not_a_number(
+    viewer_api: APIClient, position: object
+) -> None:
     film = make_film(duration=100)
 
     response = viewer_api.put(

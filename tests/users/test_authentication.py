@@ -88,6 +88,31 @@ def test_cors_preflight_allows_the_retry_header_for_the_spa(
     assert "x-retry" in response["Access-Control-Allow-Headers"]
 
 
+@pytest.mark.parametrize(
+    ("origin", "status"),
+    [
+        ("https://app.example.com", 200),
+        ("https://example.com", 200),
+        ("http://app.example.com", 403),  # another scheme
+        ("https://app.example.com.evil.test", 403),
+        ("https://evilexample.com", 403),
+    ],
+)
+def test_a_wildcard_csrf_trusted_origin_covers_its_subdomains_only(
+    browser: Client, user: User, settings: object, origin: str, status: int
+) -> None:
+    settings.CSRF_TRUSTED_ORIGINS = ["https://*.example.com"]  # type: ignore[attr-defined]
+    response = browser.post(
+        "/api/users/login/",
+        {"email": user.email, "password": PASSWORD},
+        content_type="application/json",
+        HTTP_ORIGIN=origin,
+    )
+    assert response.status_code == status
+    if status == 200:
+        assert browser.post("/api/users/logout/", HTTP_ORIGIN=origin).status_code == 200
+
+
 def test_refresh_from_a_foreign_origin_is_403(browser: Client, user: User) -> None:
     login(browser)
     response = browser.post("/api/users/refresh/", HTTP_ORIGIN="https://evil.example")

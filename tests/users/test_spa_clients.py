@@ -122,6 +122,23 @@ def test_preflight_allows_the_spas_headers_and_is_cached(client: Client, spa_cli
     assert int(response["Access-Control-Max-Age"]) > 0
 
 
+def test_an_spa_on_another_origin_may_read_retry_after_and_the_request_id(
+    client: Client, settings: Any, spa_client: None
+) -> None:
+    settings.ACCOUNT_THROTTLE_RATES = {
+        **settings.ACCOUNT_THROTTLE_RATES,
+        "email_exists": {"ip": (1, 60), "global": (1000, 60)},
+    }
+    client.get("/api/users/email-exists/", {"email": "a@x.co"}, HTTP_ORIGIN=SPA)
+    throttled = client.get("/api/users/email-exists/", {"email": "b@x.co"}, HTTP_ORIGIN=SPA)
+    assert throttled.status_code == 429
+    assert throttled["Access-Control-Allow-Origin"] == SPA
+    exposed = {h.strip().lower() for h in throttled["Access-Control-Expose-Headers"].split(",")}
+    assert {"retry-after", "x-request-id"} <= exposed
+    assert "Retry-After" in throttled
+    assert "X-Request-ID" in throttled
+
+
 def test_cors_never_reflects_an_unlisted_origin(client: Client, spa_client: None) -> None:
     for method in (client.options, client.get):
         response = method("/api/users/me/", HTTP_ORIGIN="https://evil.example")
