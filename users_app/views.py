@@ -161,7 +161,9 @@ def forgot_password(request: HttpRequest) -> HttpResponse:
         except Throttled as exc:
             return _throttled(request, "users_app/forgot_password.html", {"form": form}, exc)
         services.password_reset_request(email=email, request=request)
-        return render(request, "users_app/message.html", {"message": RESET_REQUESTED_MESSAGE})
+        return render(
+            request, "users_app/reset_requested.html", {"message": RESET_REQUESTED_MESSAGE}
+        )
     return render(request, "users_app/forgot_password.html", {"form": form})
 
 

@@ -186,6 +186,22 @@ def test_viewer_signs_up_finds_watches_and_keeps_a_watchlist(
         f"[...m.textTracks].some(t => t.mode === 'showing' && t.activeCues && "
         f"[...t.activeCues].some(c => c.text.includes({CUE!r})))",
     )
+    # The open captions menu, as screen readers get it (Chromium's accessibility tree): named,
+    # holding only its choices. (axe-core flags the menu for media-chrome's back button, which
+    # sits in a hidden slot of every top-level menu: not rendered, not in the tree.)
+    page.locator("media-captions-menu-button").click()
+    page.get_by_role("menuitemradio", name="English").wait_for()
+    tree = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")["nodes"]
+    shown = [
+        (node["role"]["value"], node.get("name", {}).get("value"))
+        for node in tree
+        if not node.get("ignored") and "role" in node
+    ]
+    menus = [name for role, name in shown if role == "menu"]
+    assert menus == ["Captions"]
+    assert ("menuitemradio", "English") in shown
+    assert all(name != "Back to previous menu" for _, name in shown)
+    page.keyboard.press("Escape")
     page.evaluate(f"() => {{ {MEDIA}.currentTime = {CLIP_SECONDS / 2}; }}")
     wait_media(page, f"!m.seeking && m.currentTime >= {CLIP_SECONDS / 2}")
     with page.expect_response(re.compile(r"/progress/$")):

@@ -136,6 +136,8 @@ def test_account_page_requires_login(client: Client) -> None:
 def test_forgot_and_reset_password_pages(client: Client, user: User, deliver: Deliver) -> None:
     response = deliver(lambda: client.post("/accounts/password/forgot/", {"email": user.email}))
     assert b"If an account exists" in response.content
+    assert b"<title>Check your mail" in response.content
+    assert b"<h1>Check your mail</h1>" in response.content
     parts = reset_link_parts()
     opened = client.get(f"/accounts/password/reset/{parts['uid']}/{parts['token']}/")
     url = opened["Location"]
