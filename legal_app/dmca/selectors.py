@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
 from affea.numbers import parse_id
@@ -130,30 +131,30 @@ class RepeatInfringer:
 def repeat_infringers() -> list[RepeatInfringer]:
     """Rights-holder contacts (any case) with at least the policy's count of accepted notices
     whose takedown still stands: one restored (withdrawn, mistaken, countered without a
-    court action) is no strike."""
-    threshold = settings.DMCA_REPEAT_INFRINGER_NOTICES
-    standing = Takedown.objects.filter(
-        restored_at__isnull=True, notice__state=NoticeState.ACCEPTED
-    ).exclude(film__rights_holder_email="")
-    rows = (
-        standing.annotate(email=Lower("film__rights_holder_email"))
-        .values("email")
-        .annotate(accepted=Count("notice", distinct=True))
-        .filter(accepted__gte=threshold)
-        .order_by("-accepted", "email")
+    court action) is no strike, and a notice naming only films already down under an earlier
+    standing notice (a complaint sent twice, or by a second agent) draws none either."""
+    standing = (
+        Takedown.objects.filter(restored_at__isnull=True, notice__state=NoticeState.ACCEPTED)
+        .exclude(film__rights_holder_email="")
+        .annotate(email=Lower("film__rights_holder_email"))
+        .order_by("notice__received_at", "notice_id")
+        .values_list("film_id", "email", "film__title", "notice_id")
     )
-    counts = {row["email"]: row["accepted"] for row in rows}
-    titles: dict[str, list[str]] = {email: [] for email in counts}
-    # The films that drew the strikes, not every film of the contact.
-    for email, title in (
-        standing.annotate(email=Lower("film__rights_holder_email"))
-        .filter(email__in=counts)
-        .order_by("film__title")
-        .values_list("email", "film__title")
-        .distinct()
-    ):
-        titles[email].append(title)
-    return [RepeatInfringer(email, count, titles[email]) for email, count in counts.items()]
+    # Each film's strike is the earliest standing notice that named it.
+    first: dict[int, tuple[str, str, int]] = {}
+    for film_id, email, title, notice_id in standing:
+        first.setdefault(film_id, (email, title, notice_id))
+    notices: dict[str, set[int]] = defaultdict(set)
+    films: dict[str, list[str]] = defaultdict(list)
+    for email, title, notice_id in first.values():
+        notices[email].add(notice_id)
+        films[email].append(title)
+    rows = [
+        RepeatInfringer(email, len(struck), sorted(films[email], key=str.casefold))
+        for email, struck in notices.items()
+        if len(struck) >= settings.DMCA_REPEAT_INFRINGER_NOTICES
+    ]
+    return sorted(rows, key=lambda row: (-row.accepted_notices, row.email))
 
 
 def notices_for_review() -> QuerySet[Notice]:

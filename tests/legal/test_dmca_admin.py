@@ -198,6 +198,20 @@ def test_a_repeat_infringer_is_listed_with_the_films_that_drew_the_strikes_only(
 
 
 @override_settings(DMCA_REPEAT_INFRINGER_NOTICES=2)
+def test_a_notice_naming_only_films_already_down_draws_no_second_strike() -> None:
+    film = make_film(title="Twice", rights_holder_email="maker@films.example")
+    notice_accept_naming(film)
+    notice_accept_naming(film)  # the same complaint, sent again (or by a second agent)
+
+    assert repeat_infringers() == []
+
+    notice_accept_naming(film, make_film(title="New", rights_holder_email="maker@films.example"))
+
+    [row] = repeat_infringers()
+    assert (row.accepted_notices, row.films) == (2, ["New", "Twice"])
+
+
+@override_settings(DMCA_REPEAT_INFRINGER_NOTICES=2)
 def test_restored_takedowns_are_no_strikes_and_contacts_match_in_any_case(
     staff_client: Client, staff: User
 ) -> None:
