@@ -6,12 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from affea.health import health
 from affea.metrics import metrics_view
-from content_app.sitemaps import robots_txt, sitemap
+from content_app.sitemaps import robots_txt, sitemap, sitemap_section
 
 urlpatterns = [
     path("health/", health, name="health"),
     path("metrics", metrics_view, name="metrics"),
     path("sitemap.xml", sitemap, name="sitemap"),
+    path("sitemap-<slug:section>.xml", sitemap_section, name="sitemap-section"),
     path("robots.txt", robots_txt, name="robots-txt"),
     path("admin/", admin.site.urls),
     path("api/content/", include("content_app.api.urls")),

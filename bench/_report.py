@@ -19,6 +19,7 @@ ENDPOINTS: list[tuple[str, str, bool, str]] = [
     ("HLS master", "/api/content/{film}/hls/master.m3u8", True, "#EXT-X-STREAM-INF"),
     ("bare list", "/api/content/", False, '"converted_files"'),
     ("home page", "/", False, "</html>"),
+    ("sitemap films page", "/sitemap-films.xml", False, "</urlset>"),
 ]
 RATIO_GOALS = {
     "list page 1": 1.5,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client, override_settings
 
+from content_app.sitemaps import FilmSitemap
 from tests.content.factories import make_film
 
 pytestmark = pytest.mark.django_db
@@ -86,15 +88,37 @@ def test_poster_address_redirects_to_a_fresh_signed_url(client: Client) -> None:
     assert client.get(f"/films/{make_film().slug}/poster").status_code == 404
 
 
+def _sitemap(client: Client, path: str, host: str = "testserver") -> ElementTree.Element:
+    response = client.get(path, HTTP_HOST=host)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/xml"
+    return ElementTree.fromstring(response.content)  # noqa: S314 - our own response
+
+
+def _index(client: Client, host: str = "testserver") -> list[str]:
+    """The sitemap pages /sitemap.xml lists."""
+    root = _sitemap(client, "/sitemap.xml", host)
+    return [str(loc.text) for loc in root.iter(f"{{{NS['s']}}}loc")]
+
+
+def _urls(client: Client) -> dict[str, ElementTree.Element]:
+    """Every <url> of every page of the index, by location."""
+    found: dict[str, ElementTree.Element] = {}
+    for page in _index(client):
+        assert page.startswith(settings.SITE_URL)
+        root = _sitemap(client, page.removeprefix(settings.SITE_URL))
+        found.update(
+            {str(u.findtext("s:loc", namespaces=NS)): u for u in root.findall("s:url", NS)}
+        )
+    return found
+
+
 def test_sitemap_lists_visible_films_with_the_video_extension(client: Client) -> None:
     film = make_film(title="Harbour Lights", thumbnail=True, duration=65, public_playback=True)
     hidden = make_film(title="Secret Draft", published=False)
 
-    response = client.get("/sitemap.xml")
+    urls = _urls(client)
 
-    assert response.status_code == 200
-    root = ElementTree.fromstring(response.content)  # noqa: S314 - our own response
-    urls = {u.findtext("s:loc", namespaces=NS): u for u in root.findall("s:url", NS)}
     entry = urls[f"{settings.SITE_URL}/films/{film.slug}/"]
     assert f"{settings.SITE_URL}/films/{hidden.slug}/" not in urls
     assert f"{settings.SITE_URL}/" in urls
@@ -108,6 +132,43 @@ def test_sitemap_lists_visible_films_with_the_video_extension(client: Client) ->
     assert str(video.findtext("v:thumbnail_loc", namespaces=NS)).endswith(
         f"/films/{film.slug}/poster"
     )
+
+
+def test_the_sitemap_index_pages_the_films_so_a_big_catalogue_is_listed_whole(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(FilmSitemap, "limit", 2)
+    films = [make_film(title=f"Film {n}") for n in range(5)]
+
+    # On SITE_URL whatever Host the crawler asked.
+    pages = _index(client, host="127.0.0.1")
+
+    assert pages == [
+        f"{settings.SITE_URL}/sitemap-pages.xml",
+        f"{settings.SITE_URL}/sitemap-films.xml",
+        f"{settings.SITE_URL}/sitemap-films.xml?p=2",
+        f"{settings.SITE_URL}/sitemap-films.xml?p=3",
+    ]
+    urls = _urls(client)
+    assert {f"{settings.SITE_URL}/films/{f.slug}/" for f in films} <= set(urls)
+    for bad in ("/sitemap-films.xml?p=4", "/sitemap-films.xml?p=x", "/sitemap-other.xml"):
+        assert client.get(bad).status_code == 404
+
+
+def test_sitemap_pages_are_kept_rendered_until_the_catalogue_changes(
+    client: Client, django_assert_num_queries: Any
+) -> None:
+    make_film(title="First Light")
+    first = client.get("/sitemap-films.xml").content
+    index = client.get("/sitemap.xml").content
+    assert b"First Light" in first
+
+    with django_assert_num_queries(0):
+        assert client.get("/sitemap-films.xml").content == first
+        assert client.get("/sitemap.xml").content == index
+
+    make_film(title="Second Light")  # a write moves the catalogue version
+    assert b"Second Light" in client.get("/sitemap-films.xml").content
 
 
 def test_robots_txt_points_at_the_sitemap_and_keeps_crawlers_out_of_private_paths(
@@ -156,10 +217,11 @@ def test_a_private_catalogue_gives_crawlers_neither_sitemap_entries_nor_posters(
 ) -> None:
     film = make_film(title="Members Only Film", description="Secret synopsis", thumbnail=True)
 
-    sitemap = client.get("/sitemap.xml").content.decode()
+    sitemaps = [client.get(page).content.decode() for page in ("/sitemap.xml",
+                "/sitemap-films.xml", "/sitemap-pages.xml")]  # fmt: skip
     poster = client.get(f"/films/{film.slug}/poster")
 
-    assert "Members Only Film" not in sitemap
-    assert film.slug not in sitemap
+    assert all("Members Only Film" not in sitemap for sitemap in sitemaps)
+    assert all(film.slug not in sitemap for sitemap in sitemaps)
     assert poster.status_code == 302
     assert poster["Location"].startswith("/accounts/login/")
