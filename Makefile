@@ -8,8 +8,12 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: run test install lint typecheck format migrate clean
 
 # Reinstall only when the pinned requirements change: a second `make` is fast.
+# A venv without pip (`python3 -m venv` failed half-way: Debian's python3 has no venv
+# module without python3-venv) is made again once that package is there.
 $(STAMP): requirements.txt requirements-dev.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && \
+	  PYTHON=$(PYTHON) scripts/ensure-system.sh import.ensurepip:python3-venv && \
+	  $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 

@@ -132,8 +132,14 @@ def start_seaweed(
         "-webdav=false",
     ]
     args += [f"-{flag}={free_port()}" for flag in _WEED_PORT_FLAGS]
+    # Its log files and unix sockets go with its data, not into /tmp to pile up run after
+    # run (a socket path must stay under the kernel's 108 bytes).
+    if len(str(data_dir / "seaweedfs-filer.sock")) < 100:
+        args += [f"-s3.localSocket={data_dir / 'seaweedfs-s3.sock'}"]
+        args += [f"-filer.localSocket={data_dir / 'seaweedfs-filer.sock'}"]
     env = {
         **os.environ,
+        "TMPDIR": str(data_dir),
         "AWS_ACCESS_KEY_ID": access_key,
         "AWS_SECRET_ACCESS_KEY": secret_key,
         "S3_BUCKET": bucket,

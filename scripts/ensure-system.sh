@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure Debian packages that provide the given commands are installed.
 # Usage: scripts/ensure-system.sh command[:package] ...
+#        (`import.module:package` asks for a module of Debian's python3, e.g. ensurepip)
 # As root, missing packages are installed with apt-get; otherwise we stop and print
 # the exact command to run, because a half-working platform is worse than none.
 set -euo pipefail
@@ -10,6 +11,10 @@ for spec in "$@"; do
   cmd=${spec%%:*}
   pkg=${spec#*:}
   [ "$pkg" = "$spec" ] && pkg=$cmd
+  if [[ $cmd == import.* ]]; then
+    "${PYTHON:-python3}" -c "import ${cmd#import.}" 2>/dev/null || missing+=("$pkg")
+    continue
+  fi
   # PostgreSQL's server programs live in /usr/lib/postgresql/<version>/bin, off PATH.
   if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ] \
       && ! compgen -G "/usr/lib/postgresql/*/bin/$cmd" >/dev/null; then

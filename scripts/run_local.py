@@ -170,6 +170,16 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def honcho_command() -> list[str]:
+    """Web, worker and cron from the Procfile, in the environment `main` hands over.
+
+    That environment is already the real one, then the .env (`load_env`): honcho's own
+    reading of ./.env (its default) would put the file over exported values.
+    """
+    honcho = Path(PYTHON).parent / "honcho"
+    return [str(honcho), "-f", str(ROOT / "Procfile"), "-e", os.devnull, "start"]
+
+
 def main() -> int:
     env_file = env_file_path(os.environ)
     env = load_env(os.environ, env_file)
@@ -202,11 +212,11 @@ def main() -> int:
             log(f"  S3          {seaweed.endpoint_url}  (bucket {seaweed.bucket})")
         log(f"  mail        {env['EMAIL_URL']}")
         log("Press Ctrl-C to stop everything.")
-        honcho = Path(PYTHON).parent / "honcho"
-        procfile = str(ROOT / "Procfile")
-        runner = subprocess.Popen([str(honcho), "-f", procfile, "start"], cwd=ROOT, env=env)
+        runner = subprocess.Popen(honcho_command(), cwd=ROOT, env=env)
         try:
-            return runner.wait()
+            code = runner.wait()
+            # Ctrl-C stopped honcho before it reached us: a clean stop, not an error.
+            return 0 if code in (130, -signal.SIGINT) else code
         except KeyboardInterrupt:
             # A terminal's Ctrl-C reached honcho too: give it time to stop web and worker.
             try:

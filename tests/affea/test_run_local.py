@@ -112,6 +112,25 @@ def test_an_exported_value_wins_over_env_for_make_run_and_is_what_it_records(
     assert "AFFEA_VAR_DIR" not in run_local.read_env_file(env_file)  # not set, not recorded
 
 
+def test_web_and_worker_get_make_runs_environment_not_a_second_reading_of_env(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / ".env").write_text("REDIS_URL=redis://127.0.0.1:6393/0\n")
+    command = run_local.honcho_command()
+    env = {**os.environ, "REDIS_URL": "redis://127.0.0.1:6394/0"}
+
+    shown = subprocess.run(
+        [*command[:-1], "run", sys.executable, "-c", "import os; print(os.environ['REDIS_URL'])"],
+        cwd=tmp_path,  # where honcho would find that .env
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert shown.stdout.strip() == "redis://127.0.0.1:6394/0"
+
+
 def test_manage_py_beside_make_run_reaches_the_same_services_without_exports(
     tmp_path: Path,
 ) -> None:
