@@ -14,8 +14,8 @@ from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from content_app import catalogue_cache, selectors, seo, services
@@ -230,16 +230,26 @@ def player_context(film: Film, request: HttpRequest) -> dict[str, object]:
 
 
 @require_GET
-@cache_control(public=True, max_age=60)
 def film_poster(request: HttpRequest, slug: str) -> HttpResponse:
-    """A stable address of a film's poster for crawlers and unfurlers: a fresh signed URL."""
+    """A stable address of a film's poster for crawlers and unfurlers: a fresh signed URL.
+
+    Shared caches may keep the redirect a minute only when anyone may see it: what a
+    signed-in viewer is sent (staff see unpublished films, members a private catalogue)
+    stays in their own browser, whatever a CDN makes of `Vary: Cookie`.
+    """
     if (login := _private_catalogue_login(request)) is not None:
+        patch_cache_control(login, private=True, no_cache=True)
         return login
     film = _visible_film(request, slug)
     name = film.poster.name or film.thumbnail.name
     if not name:
         raise Http404("This film has no poster yet.")
-    return HttpResponseRedirect(image_url(name, request=request))
+    response = HttpResponseRedirect(image_url(name, request=request))
+    if request.user.is_authenticated:
+        patch_cache_control(response, private=True, max_age=60)
+    else:
+        patch_cache_control(response, public=True, max_age=60)
+    return response
 
 
 @require_POST

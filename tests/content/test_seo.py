@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 
 from content_app.sitemaps import FilmSitemap
-from tests.content.factories import make_film
+from tests.content.factories import make_film, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +86,35 @@ def test_poster_address_redirects_to_a_fresh_signed_url(client: Client) -> None:
     assert response.status_code == 302
     assert "X-Amz-Signature=" in response["Location"]
     assert client.get(f"/films/{make_film().slug}/poster").status_code == 404
+
+
+def test_only_a_poster_anyone_may_see_is_left_to_shared_caches(client: Client) -> None:
+    public = make_film(thumbnail=True)
+    draft = make_film(thumbnail=True, published=False)
+    anonymous = client.get(f"/films/{public.slug}/poster")
+    client.force_login(make_user(staff=True))
+
+    staff_public = client.get(f"/films/{public.slug}/poster")
+    staff_draft = client.get(f"/films/{draft.slug}/poster")
+
+    def directives(response: Any) -> set[str]:
+        return {part.strip() for part in response["Cache-Control"].split(",")}
+
+    assert directives(anonymous) == {"public", "max-age=60"}
+    for response in (staff_public, staff_draft):
+        assert response.status_code == 302
+        assert directives(response) == {"private", "max-age=60"}
+
+
+@override_settings(CATALOGUE_PRIVATE=True)
+def test_a_private_catalogues_poster_sign_in_redirect_is_not_cached(client: Client) -> None:
+    film = make_film(thumbnail=True)
+
+    response = client.get(f"/films/{film.slug}/poster")
+
+    assert response.status_code == 302
+    assert "private" in response["Cache-Control"]
+    assert "public" not in response["Cache-Control"]
 
 
 def _sitemap(client: Client, path: str, host: str = "testserver") -> ElementTree.Element:
