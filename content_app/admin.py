@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import slugify
 
+from affea.admin_selection import CheckedSelectionMixin
 from affea.errors import DomainError
 from content_app import services
 from content_app.catalogue_cache import catalogue_changed
@@ -41,7 +42,7 @@ _validate_video_extension = FileExtensionValidator(
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "order")
     list_editable = ("order",)
     prepopulated_fields = {"slug": ("name",)}
@@ -223,7 +224,7 @@ class SubtitleInline(admin.TabularInline):
 
 
 @admin.register(Film)
-class FilmAdmin(FilmUploadAdminMixin, admin.ModelAdmin):
+class FilmAdmin(CheckedSelectionMixin, FilmUploadAdminMixin, admin.ModelAdmin):
     form = FilmForm
     list_display = (
         "thumbnail_preview",

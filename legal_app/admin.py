@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from affea.admin_selection import CheckedSelectionMixin
 from legal_app.dmca import admin as dmca_admin  # noqa: F401  (registers its models)
 from legal_app.models import LegalEvent
 from legal_app.terms import admin as terms_admin  # noqa: F401  (registers its models)
 
 
 @admin.register(LegalEvent)
-class LegalEventAdmin(admin.ModelAdmin):
+class LegalEventAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     list_display = ("at", "kind", "summary", "actor_label", "film_id", "notice_id")
     list_filter = ("kind",)
     search_fields = ("summary", "actor_label")

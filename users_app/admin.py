@@ -12,6 +12,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from rest_framework.exceptions import Throttled
 
+from affea.admin_selection import CheckedSelectionMixin
 from users_app.models import User
 from users_app.services import InvalidCredentials, login_authenticate
 
@@ -58,7 +59,7 @@ class UserChangeAdminForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(CheckedSelectionMixin, DjangoUserAdmin):
     add_form = UserCreationAdminForm
     form = UserChangeAdminForm
     ordering = ("email",)

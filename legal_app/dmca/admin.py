@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from affea.admin_selection import CheckedSelectionMixin
 from affea.errors import DomainError
 from legal_app.dmca import counter, services
 from legal_app.dmca import film_admin as _film_admin  # noqa: F401  (extends the content FilmAdmin)
@@ -87,7 +88,7 @@ class TakedownInline(admin.TabularInline):
 
 
 @admin.register(Notice)
-class NoticeAdmin(admin.ModelAdmin):
+class NoticeAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     form = DecisionForm
     change_list_template = "legal_app/dmca_admin_notice_change_list.html"
     list_display = ("reference", "state", "signature", "email", "received_at", "decided_at")
@@ -189,7 +190,7 @@ class TakedownForm(forms.ModelForm):
 
 
 @admin.register(Takedown)
-class TakedownAdmin(admin.ModelAdmin):
+class TakedownAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     form = TakedownForm
     list_display = ("reference", "film", "notice", "taken_down_at", "restored_at")
     list_filter = (("restored_at", admin.EmptyFieldListFilter),)
@@ -227,7 +228,7 @@ class CourtActionForm(forms.ModelForm):
 
 
 @admin.register(CounterNotice)
-class CounterNoticeAdmin(admin.ModelAdmin):
+class CounterNoticeAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     form = CourtActionForm
     list_display = ("reference", "takedown", "name", "received_at", "restore_after",
                     "court_action_at")  # fmt: skip

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from affea.admin_selection import CheckedSelectionMixin
 from legal_app.models import LegalDocument, TermsAcceptance
 from legal_app.terms import services
 from users_app.models import User
@@ -32,7 +33,7 @@ class LegalDocumentForm(forms.ModelForm):
 
 
 @admin.register(LegalDocument)
-class LegalDocumentAdmin(admin.ModelAdmin):
+class LegalDocumentAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     form = LegalDocumentForm
     list_display = ("__str__", "kind", "version", "published_at", "created_at")
     list_filter = ("kind",)
@@ -74,7 +75,7 @@ class LegalDocumentAdmin(admin.ModelAdmin):
 
 
 @admin.register(TermsAcceptance)
-class TermsAcceptanceAdmin(admin.ModelAdmin):
+class TermsAcceptanceAdmin(CheckedSelectionMixin, admin.ModelAdmin):
     list_display = ("user", "document", "accepted_at", "ip")
     list_filter = ("document",)
     search_fields = ("user__email",)
