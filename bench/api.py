@@ -14,7 +14,7 @@ two PostgreSQL databases at once: BENCH_DATABASE_URL (default postgres://postgre
 missing, migrated and reseeded. Each round measures both catalogues, in alternating order,
 and the bare view before every endpoint, so slow drift of a shared machine falls on both
 sides of a ratio. Every window starts after a catalogue change whose answer is rebuilt by
-one request (timed: the cache-miss line) and after the server has finished the previous
+one request (timed: the cache-miss lines) and after the server has finished the previous
 window's requests. Redis is BENCH_REDIS_URL (default redis://127.0.0.1:6379/9), flushed at
 start. Presigned URLs are signed, never fetched, so S3 is a dummy endpoint. Each endpoint
 is loaded for BENCH_SECONDS (default 3) per round; any failed request aborts the run.
@@ -167,7 +167,8 @@ class Bench:
         self.pids = {size: server.pid for size, (server, _) in servers.items()}
         self.bases = {size: base for size, (_, base) in servers.items()}
         self.films, self.password_hash = films, password_hash
-        self.misses: dict[int, list[float]] = {films: [] for films in SIZES}
+        # (endpoint, films): ms of the one request that rebuilt the answer after a change.
+        self.misses: dict[tuple[str, int], list[float]] = {}
 
     def headers(self, signed_in: bool) -> dict[str, str]:
         if not signed_in:
@@ -233,8 +234,7 @@ class Bench:
                     bare.append(self.load(films, BARE, seconds=BARE_SECONDS))
                     built = self.fresh(films, endpoint)
                     heavy = label == "bare list"
-                    if heavy:
-                        self.misses[films].append(built)
+                    self.misses.setdefault((label, films), []).append(built)
                     seconds = max(SECONDS, HEAVY_SECONDS) if heavy else SECONDS
                     sample = self.load(films, path, signed_in, seconds=seconds)
                     samples.setdefault((label, films), []).append(sample)
