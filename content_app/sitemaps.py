@@ -2,11 +2,11 @@
 extension, FilmSitemap.limit films a page), and /robots.txt.
 
 A page of 5,000 films takes over a second of a core to build (a URL, a description and a
-video entry each; 1.4 s at 10,000 films, one client), so a crawler fetching pages would
-keep web processes busy: every page, and the index, is kept rendered in the catalogue
-cache until the catalogue changes. From the cache, bench/api.py ("sitemap films page",
-50 clients, 10,000 films) measured p95 457 ms at 179 pages/s of 4.4 MB each; built each
-time, 2 cores give at most about 1.4 pages/s.
+video entry each), so a crawler fetching pages would keep web processes busy: every page,
+and the index, is kept rendered in the catalogue cache until the catalogue changes.
+bench/api.py ("sitemap films page", 10,000 films, two runs): the one request that builds a
+page took 1.1 s; from the cache, 50 clients got p95 457-765 ms at 143-179 pages/s of
+4.4 MB each, where building every answer would give about one or two pages a second.
 """
 
 from __future__ import annotations
