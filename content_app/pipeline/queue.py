@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import Dependency, Job, JobStatus
 
 from content_app.media.ffmpeg import ffmpeg_timeout
 from content_app.models import QUALITY_HEIGHTS, Film
@@ -122,6 +122,22 @@ def _step_timeout(step: str, duration: float | None) -> int:
     return sum(ffmpeg_timeout(duration, height=height) for height in heights) + 600
 
 
+def _waits_for(film_id: int, version: int, step: str) -> Dependency | None:
+    """The images wait for the lowest rung's job while it is queued or running.
+
+    Enqueued only when the rung is done, a film's images go behind the lowest rungs of
+    the films saved with it: six films saved together are all playable before any of
+    them gets its card. Whether the rung succeeds or not, the images follow.
+    """
+    if step != STEP_IMAGES:
+        return None
+    # A rung job done, or unknown to RQ (expired, lost with Redis), is nothing to wait for.
+    # If it ends between this check and the enqueue, RQ sees that and queues the images.
+    if step_job_status(film_id, version, LOWEST_RUNG) in (None, JobStatus.FINISHED):
+        return None
+    return Dependency(jobs=[step_job_id(film_id, version, LOWEST_RUNG)], allow_failure=True)
+
+
 def enqueue_step(film_id: int, version: int, step: str, duration: float | None) -> None:
     args: tuple[object, ...] = (film_id, version)
     if step not in _FUNCS:
@@ -132,6 +148,7 @@ def enqueue_step(film_id: int, version: int, step: str, duration: float | None) 
         job_id=step_job_id(film_id, version, step),
         job_timeout=_step_timeout(step, duration),
         retry=RETRY,
+        depends_on=_waits_for(film_id, version, step),
         description=f"film {film_id} v{version}: {step}",
     )
 

@@ -25,6 +25,7 @@ from rq.queue import Queue
 from rq.worker import WorkerStatus
 from rq.worker_registration import REDIS_WORKER_KEYS
 
+from affea.storage import s3_client
 from content_app.pipeline.queue import ensure_reconciler_scheduled
 from content_app.pipeline.workspaces import (
     keep_sources_for_this_process,
@@ -59,6 +60,12 @@ class PipelineWorker(Worker):
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
         super().bootstrap(*args, **kwargs)
+        if settings.STORAGE_BACKEND == "s3":
+            # Built once here, the S3 client is inherited by every job process this worker
+            # forks instead of being built again by each (loading botocore's S3 model is
+            # most of a short step's overhead). This process itself never sends a request,
+            # so its forks share no connection.
+            s3_client()
         for path in workspaces_clean():
             logger.info("removed the temp dir of a killed step: %s", path)
         self._heal()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_rq
 import pytest
+from django.db import transaction
 
 from content_app.models import Film, ProcessingState, RenditionStatus
 from content_app.pipeline.queue import QUEUE, QUEUE_HIGH, step_queue
@@ -47,3 +48,32 @@ def test_second_films_probe_and_lowest_rung_run_before_the_first_films_higher_ru
         film.refresh_from_db()
         assert film.processing_state == ProcessingState.READY
         assert _ready(film) == ["120p", "360p"]
+
+
+def test_films_saved_together_are_all_playable_before_any_gets_its_images(
+    make_video, upload, run_jobs
+):
+    worker = django_rq.get_worker(QUEUE_HIGH, QUEUE, worker_class="rq.SimpleWorker")
+    with transaction.atomic():
+        films = [
+            Film.objects.create(
+                title=f"Batch {n}", slug=f"batch-{n}", source=upload(make_video(seconds=2))
+            )
+            for n in range(2)
+        ]
+    # Two saved sources, two probes, two lowest rungs: every film is playable and each
+    # one's images wait behind the other's lowest rung.
+    worker.work(burst=True, max_jobs=6, with_scheduler=False)
+    for film in films:
+        film.refresh_from_db()
+        assert _ready(film) == ["120p"]
+        assert not film.thumbnail
+    assert django_rq.get_queue(QUEUE_HIGH).job_ids == [
+        f"film-{film.pk}-v1-images" for film in films
+    ]
+
+    run_jobs()
+    for film in films:
+        film.refresh_from_db()
+        assert film.processing_state == ProcessingState.READY
+        assert film.thumbnail
