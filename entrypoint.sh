@@ -30,6 +30,9 @@ case "$role" in
     python manage.py ensure_superuser
     # STATIC_ROOT is a volume nginx serves from: refresh it from this image's files.
     python manage.py collectstatic --noinput --verbosity 0
+    # gunicorn itself reads WEB_CONCURRENCY as it starts, as int(): an empty value
+    # (`WEB_CONCURRENCY=` in an env file) would stop it, so it means the default here.
+    if [ -z "${WEB_CONCURRENCY:-}" ]; then unset WEB_CONCURRENCY; fi
     exec gunicorn affea.wsgi:application "$@"
     ;;
   worker)

@@ -54,10 +54,23 @@ worker_class = "gthread"
 #   3 x 4, 0                        | 142, 761               | 567, 288
 # More threads or fewer workers were within the noise of 4 x 4; 4 x 4 stays (2 per CPU, at
 # most 4), as it holds half the database connections of 4 x 8.
-# An empty value (`WEB_CONCURRENCY=` in an env file) is the default, not int("").
-workers = int(os.environ.get("WEB_CONCURRENCY") or min(4, multiprocessing.cpu_count() * 2))
-threads = int(os.environ.get("WEB_THREADS") or 4)
-timeout = int(os.environ.get("WEB_TIMEOUT") or 120)
+
+
+def _whole_number(name: str, default: int) -> int:
+    """Read a count from the environment; an empty value (`WEB_THREADS=` in an env file)
+    is the default, a malformed one stops start-up with a message naming it. (gunicorn
+    reads WEB_CONCURRENCY itself too, before this file: entrypoint.sh drops an empty one.)"""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"{name} must be a whole number of at least 1, not {raw!r}.")
+    return int(raw)
+
+
+workers = _whole_number("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2))
+threads = _whole_number("WEB_THREADS", 4)
+timeout = _whole_number("WEB_TIMEOUT", 120)
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"

@@ -15,12 +15,38 @@ from urllib.parse import unquote, urlsplit
 import environ
 from boto3.s3.transfer import TransferConfig
 from django.core.exceptions import ImproperlyConfigured
+from sentry_sdk.utils import BadDsn
 
 from affea.logging import logging_config
 from affea.sentry import init_sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-env = environ.Env()
+
+
+class _Env(environ.Env):
+    """django-environ, with a value that cannot be read as its type (`DB_CONN_MAX_AGE=5m`,
+    malformed JSON) stopping start-up with a message naming its variable."""
+
+    def get_value(
+        self,
+        var: str,
+        cast: Any = None,
+        default: Any = environ.Env.NOTSET,
+        parse_default: bool = False,
+    ) -> Any:
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+            raise ImproperlyConfigured(f"{var} cannot be read: {exc} (see .env.example).") from exc
+
+
+def _stripped(values: list[str]) -> list[str]:
+    # "a.example, b.example" is two hosts, not "a.example" and " b.example" (which no
+    # request ever matches).
+    return [value.strip() for value in values if value.strip()]
+
+
+env = _Env()
 # A local .env (never committed; `make run` writes its local services there) is read
 # when present; the real environment wins. AFFEA_ENV_FILE names another file, and empty
 # reads none (the test suite), so every process of a checkout shares one configuration.
@@ -67,8 +93,11 @@ if not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
         "SECRET_KEY must be at least 50 random characters when DEBUG is off."
     )
 
-ALLOWED_HOSTS: list[str] = env.list(
-    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
+ALLOWED_HOSTS: list[str] = _stripped(
+    env.list(
+        "ALLOWED_HOSTS",
+        default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [],
+    )
 )
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
@@ -77,8 +106,8 @@ SITE_URL: str = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 if not DEBUG and not SITE_URL.startswith("https://"):
     raise ImproperlyConfigured("SITE_URL must be an https:// URL when DEBUG is off.")
 
-CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-CORS_ALLOWED_ORIGINS: list[str] = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CSRF_TRUSTED_ORIGINS: list[str] = _stripped(env.list("CSRF_TRUSTED_ORIGINS", default=[]))
+CORS_ALLOWED_ORIGINS: list[str] = _stripped(env.list("CORS_ALLOWED_ORIGINS", default=[]))
 
 # --- Applications -------------------------------------------------------------
 
@@ -148,6 +177,10 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'affea.sqlite3'}"),
 }
+if "." not in DATABASES["default"].get("ENGINE", ""):
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be a database URL, e.g. postgres://user:password@host:5432/name."
+    )
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 IS_POSTGRES: bool = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
@@ -210,6 +243,20 @@ AWS_S3_ENDPOINT_URL: str | None = env.str("S3_ENDPOINT_URL", default="") or None
 AWS_S3_PUBLIC_ENDPOINT_URL: str | None = (
     env.str("S3_PUBLIC_ENDPOINT_URL", default="") or AWS_S3_ENDPOINT_URL
 )
+_public_s3 = urlsplit(AWS_S3_PUBLIC_ENDPOINT_URL or "")
+if (
+    not DEBUG
+    and STORAGE_BACKEND == "s3"
+    and _public_s3.scheme == "http"
+    and _public_s3.hostname not in ("localhost", "127.0.0.1", "::1")
+):
+    # Players and the uploader fetch S3 straight from pages served over https: browsers
+    # block a plain http address (compose's internal http://s3:8333 by default) as mixed
+    # content, loopback excepted.
+    raise ImproperlyConfigured(
+        "S3_PUBLIC_ENDPOINT_URL must be the https:// address browsers reach S3 at when DEBUG "
+        "is off (S3_ENDPOINT_URL is the servers' own address)."
+    )
 AWS_S3_REGION_NAME: str = env.str("S3_REGION", default="us-east-1")
 AWS_ACCESS_KEY_ID: str = env.str("S3_ACCESS_KEY_ID", default="affea-local" if DEBUG else "")
 AWS_SECRET_ACCESS_KEY: str = env.str(
@@ -394,8 +441,18 @@ ACCOUNT_CONFIRMATION_DAYS: int = env.int("ACCOUNT_CONFIRMATION_DAYS", default=3)
 # SPA clients whose mailed links land in them (users_app.clients): a JSON object mapping an
 # exact origin to its routes, e.g. {"https://app.example": {"login": "/login",
 # "reset_password": "/reset-password", "confirm": "/confirm"}}. Empty: Affea's own pages.
+_spa_clients: object = env.json("SPA_CLIENTS", default={})
+if not isinstance(_spa_clients, dict) or not all(
+    isinstance(routes, dict)
+    and all(isinstance(path, str) and path.startswith("/") for path in routes.values())
+    for routes in _spa_clients.values()
+):
+    raise ImproperlyConfigured(
+        'SPA_CLIENTS must map each origin to its routes, e.g. {"https://app.example": '
+        '{"login": "/login"}}, every route a path starting with "/".'
+    )
 SPA_CLIENTS: dict[str, dict[str, str]] = {
-    origin.rstrip("/"): routes for origin, routes in env.json("SPA_CLIENTS", default={}).items()
+    str(origin).rstrip("/"): routes for origin, routes in _spa_clients.items()
 }
 
 # Account endpoint throttles (users_app.throttling): scope -> kind -> (requests, seconds).
@@ -503,7 +560,10 @@ USE_TZ = True
 LOG_FORMAT: str = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured("LOG_FORMAT must be 'plain' or 'json'.")
-LOGGING = logging_config(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
+LOG_LEVEL: str = env.str("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
 
 # --- Operations: metrics and error reports --------------------------------------------
 
@@ -516,7 +576,10 @@ SENTRY_DSN: str = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT: str = env.str(
     "SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"
 )
-init_sentry(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
+try:
+    init_sentry(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
+except BadDsn as exc:
+    raise ImproperlyConfigured(f"SENTRY_DSN is not a Sentry DSN: {exc}") from exc
 
 DEMO_STAFF_EMAIL: str = env.str("DEMO_STAFF_EMAIL", default="staff@affea.local")
 DEMO_STAFF_PASSWORD: str = env.str("DEMO_STAFF_PASSWORD", default="affea-demo-staff")

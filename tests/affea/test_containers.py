@@ -318,6 +318,7 @@ def test_the_env_example_copied_as_the_readme_says_passes_the_deploy_check(
         "S3_SECRET_ACCESS_KEY": "secret", "EMAIL_URL": "smtp://mail.affea.example:587",
         "DMCA_AGENT_NAME": "Affea Legal", "DMCA_AGENT_ADDRESS": "1 Main St, Springfield",
         "DMCA_AGENT_EMAIL": "dmca@affea.example", "DMCA_AGENT_PHONE": "+1 555 0100",
+        "S3_PUBLIC_ENDPOINT_URL": "https://media.affea.example",
     }  # fmt: skip
     env_file = {}
     for line in (ROOT / ".env.example").read_text().splitlines():

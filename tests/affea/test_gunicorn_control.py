@@ -91,3 +91,19 @@ def test_each_gunicorn_keeps_its_own_control_socket_when_one_is_named(tmp_path: 
     finally:
         stop_process(second)
         stop_process(first)
+
+
+def test_a_malformed_count_stops_gunicorn_with_a_message_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "tinyapp.py").write_text(APP)
+    done = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--config", str(CONF), "--check-config",
+         "--pythonpath", str(tmp_path), "tinyapp:app"],
+        cwd=ROOT,
+        env={**os.environ, "WEB_THREADS": "4x"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+
+    assert done.returncode != 0
+    assert "WEB_THREADS must be a whole number of at least 1, not '4x'." in done.stderr

@@ -82,6 +82,54 @@ def test_production_refuses_to_start_on_missing_or_insecure_value(
     assert re.search(rf"ImproperlyConfigured: {variable}\b", result.stderr), result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "bad_value", "others"),
+    [
+        ("DB_CONN_MAX_AGE", "abc", {}),
+        ("PLAYBACK_URL_TTL", "5m", {}),
+        ("DATABASE_URL", "notaurl", {}),
+        ("DATABASE_URL", "nosuchdb://host/name", {}),
+        ("SPA_CLIENTS", "{bad", {}),
+        ("SPA_CLIENTS", "[1]", {}),
+        ("SPA_CLIENTS", '{"https://app.example": "/login"}', {}),
+        ("SPA_CLIENTS", '{"https://app.example": {"login": "https://elsewhere.example/"}}', {}),
+        ("LOG_LEVEL", "verbose", {}),
+        ("SENTRY_DSN", "notadsn", {}),
+        # compose's internal address, which browsers on https pages cannot use
+        ("S3_PUBLIC_ENDPOINT_URL", "", {"S3_ENDPOINT_URL": "http://s3:8333"}),
+        ("S3_PUBLIC_ENDPOINT_URL", "http://media.affea.example", {}),
+    ],
+)
+def test_a_malformed_value_stops_start_up_with_a_message_naming_it(
+    variable: str, bad_value: str, others: dict[str, str]
+) -> None:
+    result = manage("check", env={**PRODUCTION, **others, variable: bad_value})
+
+    assert result.returncode != 0
+    assert re.search(rf"ImproperlyConfigured: {variable}\b", result.stderr), result.stderr[-2000:]
+
+
+def test_spaces_after_commas_in_host_and_origin_lists_are_ignored() -> None:
+    env = {
+        **PRODUCTION,
+        "ALLOWED_HOSTS": "affea.example, www.affea.example ,",
+        "CSRF_TRUSTED_ORIGINS": "https://affea.example, https://www.affea.example",
+        "CORS_ALLOWED_ORIGINS": "https://app.example, https://m.example",
+    }
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.ALLOWED_HOSTS, s.CSRF_TRUSTED_ORIGINS, s.CORS_ALLOWED_ORIGINS, sep='|')"
+    )
+    result = manage("shell", "-v", "0", "-c", code, env=env)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == (
+        "['affea.example', 'www.affea.example']"
+        "|['https://affea.example', 'https://www.affea.example']"
+        "|['https://app.example', 'https://m.example']"
+    )
+
+
 def test_env_example_documents_every_variable_settings_read() -> None:
     settings_source = (ROOT / "affea" / "settings.py").read_text()
     read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]+)"', settings_source))
