@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from content_app.selectors import films_visible_to
 from legal_app.dmca.elements import STATEMENTS
+from legal_app.dmca.selectors import other_standing_takedowns
 from legal_app.models import CounterNotice, LegalEventKind, Notice, Takedown
 from legal_app.record import event_record
 
@@ -145,7 +146,11 @@ def restored_rights_holder(takedown_id: int) -> None:
         if shown
         else f"The takedown of “{title}” is lifted ({takedown.reference})",
         template="restored_rights_holder",
-        context={"takedown": takedown, "shown": shown},
+        context={
+            "takedown": takedown,
+            "shown": shown,
+            "others": other_standing_takedowns(takedown),
+        },
         notice_id=takedown.notice_id,
         film_id=takedown.film_id,
     )
@@ -177,7 +182,7 @@ def counter_notice_confirmation(counter_id: int) -> None:
         to=[counter.email],
         subject=f"Affea received your counter-notice {counter.reference}",
         template="counter_notice_confirmation",
-        context={"counter": counter},
+        context={"counter": counter, "others": other_standing_takedowns(counter.takedown)},
         notice_id=counter.takedown.notice_id,
         film_id=counter.takedown.film_id,
     )

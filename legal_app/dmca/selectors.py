@@ -121,6 +121,15 @@ def active_takedowns_of(film: Film) -> QuerySet[Takedown]:
     return Takedown.objects.filter(film=film, restored_at__isnull=True).select_related("notice")
 
 
+def other_standing_takedowns(takedown: Takedown) -> list[str]:
+    """References of the film's other takedowns still in force: lifting `takedown` alone
+    does not bring the film back while any of them stands."""
+    others = Takedown.objects.filter(film_id=takedown.film_id, restored_at__isnull=True)
+    return list(
+        others.exclude(pk=takedown.pk).order_by("taken_down_at").values_list("reference", flat=True)
+    )
+
+
 @dataclass(frozen=True)
 class RepeatInfringer:
     email: str

@@ -171,9 +171,8 @@ def takedown_restore_locked(*, takedown: Takedown, by: User | None, reason: str)
         notice_id=takedown.notice_id,
         details={"takedown": takedown.reference, "reason": reason, "still_down": still_down},
     )
-    # "Back on Affea" only when it is: another notice's takedown may keep the film down.
-    if not still_down:
-        enqueue.mail_later("restored_rights_holder", takedown.pk)
+    # The mail says whether the film is back or what still keeps it down.
+    enqueue.mail_later("restored_rights_holder", takedown.pk)
     return True
 
 

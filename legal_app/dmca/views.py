@@ -7,7 +7,7 @@ import math
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from rest_framework.exceptions import Throttled
 
 from affea.errors import DomainError
@@ -15,6 +15,7 @@ from legal_app.dmca import business_days
 from legal_app.dmca.counter import counter_notice_submit
 from legal_app.dmca.forms import CounterNoticeForm, HoneypotMixin, NoticeForm
 from legal_app.dmca.reports import transparency_quarters
+from legal_app.dmca.selectors import other_standing_takedowns
 from legal_app.dmca.services import notice_submit
 from users_app.throttling import AccountThrottle
 
@@ -89,9 +90,13 @@ def counter_notice(request: HttpRequest) -> HttpResponse:
         except DomainError as error:
             form.add_error("takedown", error.message)
             return _page(request, template, {"form": form}, status=error.status)
-        return _page(request, "legal_app/counter_notice_done.html", {"counter": counter})
+        others = other_standing_takedowns(counter.takedown)
+        return _page(
+            request, "legal_app/counter_notice_done.html", {"counter": counter, "others": others}
+        )
     return _page(request, template, {"form": form})
 
 
+@require_safe
 def transparency(request: HttpRequest) -> HttpResponse:
     return _page(request, "legal_app/transparency.html", {"quarters": transparency_quarters()})

@@ -128,6 +128,33 @@ def test_the_page_submits_and_shows_the_restoration_day(takedown: Takedown) -> N
     assert counter.reference in response.content.decode()
 
 
+def test_a_film_also_down_under_another_notice_is_not_promised_back(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    film = make_film(title="Twice Down")
+    [first] = notice_accept_naming(film)
+    [second] = notice_accept_naming(film)
+    data = {k: ("on" if v is True else v) for k, v in counter_payload(first).items()}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = Client().post(PAGE, data).content.decode()
+    run_queued_jobs()
+
+    assert "the film will be restored on" not in page
+    assert f"takedown {first.reference} will be lifted on" in page
+    assert f"another takedown stands ({second.reference})" in page
+    [confirmation] = [m for m in mail.outbox if m.to == ["sam@maker.example"]]
+    assert "the film will be restored on" not in confirmation.body
+    assert f"another takedown stands\n({second.reference})" in confirmation.body
+
+
+def test_the_transparency_page_answers_reads_only() -> None:
+    assert Client().get("/legal/transparency/").status_code == 200
+    assert Client().head("/legal/transparency/").status_code == 200
+    for method in ("post", "put", "patch", "delete"):
+        assert getattr(Client(), method)("/legal/transparency/").status_code == 405
+
+
 def test_the_page_names_an_unknown_reference(takedown: Takedown) -> None:
     data = {k: ("on" if v is True else v) for k, v in counter_payload(takedown).items()}
     data["takedown"] = "TD-NOPE"

@@ -225,6 +225,23 @@ def test_a_film_not_shown_for_another_reason_is_not_said_to_be_back(
     assert "shown on Affea again" not in sent.body
 
 
+def test_a_takedown_lifted_while_another_stands_tells_the_rights_holder_which(
+    takedown: Takedown, django_capture_on_commit_callbacks: Any
+) -> None:
+    [other] = notice_accept_naming(takedown.film)
+    counter = _countered(takedown, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _scheduler_runs_at(counter.restore_after)
+    run_queued_jobs()
+
+    assert not _visible(takedown)
+    [sent] = mail.outbox
+    assert sent.subject == f"The takedown of “Countered” is lifted ({takedown.reference})"
+    assert f"The film stays down while another takedown stands ({other.reference})" in sent.body
+    assert "shown on Affea again" not in sent.body
+
+
 def test_the_restoration_names_the_day_of_receipt_where_business_days_are_counted(
     takedown: Takedown, django_capture_on_commit_callbacks: Any
 ) -> None:
