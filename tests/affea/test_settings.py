@@ -94,6 +94,8 @@ def test_production_refuses_to_start_on_missing_or_insecure_value(
         ("SPA_CLIENTS", '{"https://app.example": "/login"}', {}),
         ("SPA_CLIENTS", '{"https://app.example": {"login": "https://elsewhere.example/"}}', {}),
         ("LOG_LEVEL", "verbose", {}),
+        # the end of the 14th business day is the law's limit, which a late run would pass
+        ("DMCA_RESTORATION_BUSINESS_DAY", "14", {}),
         ("SENTRY_DSN", "notadsn", {}),
         # compose's internal address, which browsers on https pages cannot use
         ("S3_PUBLIC_ENDPOINT_URL", "", {"S3_ENDPOINT_URL": "http://s3:8333"}),

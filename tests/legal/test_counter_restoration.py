@@ -32,6 +32,7 @@ pytestmark = pytest.mark.django_db
 NEW_YORK = ZoneInfo("America/New_York")
 RECEIVED = datetime(2026, 11, 18, 15, 0, tzinfo=NEW_YORK)
 TENTH = datetime(2026, 12, 3, tzinfo=NEW_YORK)
+THIRTEENTH = datetime(2026, 12, 8, tzinfo=NEW_YORK)
 FOURTEENTH = datetime(2026, 12, 9, tzinfo=NEW_YORK)
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
@@ -54,7 +55,7 @@ def test_the_window_runs_from_the_end_of_the_10th_to_the_end_of_the_14th_busines
 
 
 @pytest.mark.parametrize(("day", "expected"), [(10, TENTH + DAY), (11, TENTH + 2 * DAY),
-                                               (14, FOURTEENTH + DAY)])  # fmt: skip
+                                               (13, THIRTEENTH + DAY)])  # fmt: skip
 def test_the_setting_picks_the_day_inside_the_window(day: int, expected: datetime) -> None:
     with override_settings(DMCA_RESTORATION_BUSINESS_DAY=day):
         assert business_days.restoration_time(RECEIVED) == expected
@@ -97,10 +98,10 @@ def _restorations(takedown: Takedown) -> int:
     return LegalEvent.objects.filter(kind=LegalEventKind.RESTORED, film_id=takedown.film_id).count()
 
 
-@pytest.fixture(params=[10, 14], ids=["day 10", "day 14"])
+@pytest.fixture(params=[10, 13], ids=["day 10", "day 13"])
 def restoration_day(request: pytest.FixtureRequest) -> Iterator[datetime]:
     with override_settings(DMCA_RESTORATION_BUSINESS_DAY=request.param):
-        yield (TENTH if request.param == 10 else FOURTEENTH) + DAY
+        yield (TENTH if request.param == 10 else THIRTEENTH) + DAY
 
 
 def test_restoration_is_scheduled_in_rq_for_the_chosen_day(
