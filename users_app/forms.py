@@ -12,8 +12,7 @@ from django.urls import reverse_lazy
 from django.utils.text import format_lazy
 
 from users_app.models import User
-from users_app.selectors import user_email_exists
-from users_app.services import EmailTaken, normalize_email
+from users_app.services import EmailRefused, email_for_new_account, normalize_email
 
 
 class SignUpForm(forms.Form):
@@ -41,10 +40,10 @@ class SignUpForm(forms.Form):
     )
 
     def clean_email(self) -> str:
-        email = normalize_email(self.cleaned_data["email"])
-        if user_email_exists(email=email):
-            raise ValidationError(EmailTaken.default_message)
-        return email
+        try:
+            return email_for_new_account(self.cleaned_data["email"])
+        except EmailRefused as exc:
+            raise ValidationError(exc.message) from exc
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -102,12 +101,13 @@ class EmailChangeForm(CurrentPasswordForm):
     new_email = forms.EmailField(max_length=254, label="New email address")
 
     def clean_new_email(self) -> str:
-        email = normalize_email(self.cleaned_data["new_email"])
-        if email == self.user.email:
+        email: str = self.cleaned_data["new_email"]
+        if normalize_email(email) == self.user.email:
             raise ValidationError("This is already your email address.")
-        if user_email_exists(email=email):
-            raise ValidationError(EmailTaken.default_message)
-        return email
+        try:
+            return email_for_new_account(email)
+        except EmailRefused as exc:
+            raise ValidationError(exc.message) from exc
 
 
 class DeleteAccountForm(CurrentPasswordForm):

@@ -15,6 +15,23 @@ from django.utils import timezone
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
+def email_letters_unambiguous(email: str) -> bool:
+    """Whether no letter of `email` turns into another one when case is ignored.
+
+    Accounts are found in any case (`email__iexact`, UPPER() in PostgreSQL), where U+017F
+    (long s) reads as "s", U+0131 (dotless i) as "i" and the Kelvin sign as "k". An account
+    under "te<long s>t@…" would then be found for test@… (its sign-up refused, its reset mail
+    sent to the squatter), so addresses with such letters are refused.
+    """
+    for char in email:
+        upper, lower = char.upper(), char.lower()
+        if len(upper) == 1 and upper.lower() != lower:
+            return False
+        if len(lower) == 1 and lower.upper() != upper:
+            return False
+    return True
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 

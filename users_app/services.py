@@ -18,7 +18,7 @@ from affea.errors import DomainError
 from users_app import tasks
 from users_app.clients import spa_client_of
 from users_app.jwt_tokens import refresh_tokens_revoke_all
-from users_app.models import User
+from users_app.models import User, email_letters_unambiguous
 from users_app.selectors import user_email_exists
 from users_app.signals import user_registered
 from users_app.throttling import AccountThrottle
@@ -37,8 +37,19 @@ class InvalidLink(DomainError):
     default_message = "This link is invalid, has expired or has already been used."
 
 
-class EmailTaken(DomainError):
+class EmailRefused(DomainError):
+    """An address no new account (or email change) may take."""
+
+
+class EmailTaken(EmailRefused):
     default_message = "An account with this email address already exists."
+
+
+class EmailAmbiguous(EmailRefused):
+    default_message = (
+        "This address has a letter that reads as another one when case is ignored (such as "
+        "\u017f for s or \u0131 for i). Type it with the letters your mail provider shows."
+    )
 
 
 def _enqueue(func: Callable[..., Any], *args: Any) -> None:
@@ -54,12 +65,21 @@ def normalize_email(email: str) -> str:
     return User.objects.normalize_email(email)
 
 
+def email_for_new_account(email: str) -> str:
+    """The stored form of an address a new account or an email change takes; raise
+    EmailRefused when it is taken or ambiguous (models.email_letters_unambiguous)."""
+    email = normalize_email(email)
+    if not email_letters_unambiguous(email):
+        raise EmailAmbiguous()
+    if user_email_exists(email=email):
+        raise EmailTaken()
+    return email
+
+
 @transaction.atomic
 def user_register(*, email: str, password: str, request: HttpRequest | None = None) -> User:
     """Create an inactive account, tell listeners (terms acceptance), mail the confirmation."""
-    email = normalize_email(email)
-    if user_email_exists(email=email):
-        raise EmailTaken()
+    email = email_for_new_account(email)
     try:
         with transaction.atomic():
             user = User.objects.create_user(email=email, password=password, is_active=False)
@@ -156,11 +176,9 @@ def password_change(*, user: User, new_password: str) -> None:
 
 def email_change_request(*, user: User, new_email: str) -> str:
     """Mail a confirmation link to the new address; the email changes only when it is used."""
-    new_email = normalize_email(new_email)
-    if new_email == user.email:
+    if normalize_email(new_email) == user.email:
         raise DomainError("This is already your email address.")
-    if user_email_exists(email=new_email):
-        raise EmailTaken()
+    new_email = email_for_new_account(new_email)
     _enqueue(tasks.send_email_change_mail, user.pk, new_email)
     return new_email
 

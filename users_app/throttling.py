@@ -67,7 +67,10 @@ def _rates(scope: str) -> dict[str, Rate]:
 def _key(scope: str, kind: str, value: str) -> str:
     # Hashed so neither addresses nor emails sit in Redis in clear. The throttle runs before
     # validation: a lone surrogate in JSON ("\ud800") must count, not raise.
-    digest = hashlib.sha256(value.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    # Folded as accounts are found (`email__iexact`, UPPER() in PostgreSQL): "te<long s>t@…"
+    # (U+017F) finds test@… and must count against it, not get a counter of its own.
+    folded = value.strip().upper()
+    digest = hashlib.sha256(folded.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return (
         f"{settings.CACHES['default'].get('KEY_PREFIX', 'affea')}:throttle:{scope}:{kind}:{digest}"
     )

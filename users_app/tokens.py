@@ -89,12 +89,20 @@ def uid_encode(user: User) -> str:
 
 
 def uid_decode(uid: str) -> int | None:
-    """Return the user id in a link's `uid`, or None when it is not one."""
+    """Return the user id in a link's `uid`, or None when it is not one.
+
+    Only the spelling `uid_encode` writes names a user: base64 decoding skips stray
+    characters and padding, and ids take leading zeros, so "MQ", "MQ=", ".MQ" and "MDE" would
+    all be user 1, each counted apart by the per-account throttle.
+    """
     try:
         value = force_str(urlsafe_base64_decode(uid))
     except (ValueError, UnicodeDecodeError):
         return None
-    return parse_id(value)
+    user_id = parse_id(value)
+    if user_id is None or _b64encode(force_bytes(user_id)) != uid:
+        return None
+    return user_id
 
 
 def text_encode(value: str) -> str:

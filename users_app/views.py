@@ -83,7 +83,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                     password=form.cleaned_data["password"],
                     request=request,
                 )
-            except services.EmailTaken as exc:
+            except services.EmailRefused as exc:
                 form.add_error("email", exc.message)
             else:
                 return render(request, "users_app/signup_done.html", {"email": user.email})

@@ -9,8 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from users_app.models import User
-from users_app.selectors import user_email_exists
-from users_app.services import EmailTaken, normalize_email
+from users_app.services import EmailRefused, email_for_new_account
 
 
 def _password_errors(password: str, user: User) -> list[str]:
@@ -27,10 +26,10 @@ class RegisterSerializer(serializers.Serializer[Any]):
     confirm_password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
 
     def validate_email(self, value: str) -> str:
-        value = normalize_email(value)
-        if user_email_exists(email=value):
-            raise serializers.ValidationError(EmailTaken.default_message)
-        return value
+        try:
+            return email_for_new_account(value)
+        except EmailRefused as exc:
+            raise serializers.ValidationError(exc.message) from exc
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}

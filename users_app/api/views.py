@@ -87,7 +87,7 @@ class RegisterView(SignInAPIView):
                 password=serializer.validated_data["password"],
                 request=request._request,
             )
-        except services.EmailTaken as exc:
+        except services.EmailRefused as exc:
             raise ValidationError({"email": [exc.message]}) from exc
         return Response({"email": user.email}, status=status.HTTP_201_CREATED)
 
