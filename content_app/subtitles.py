@@ -77,7 +77,7 @@ def to_webvtt(upload: UploadedFile) -> ContentFile[bytes]:
             captions = webvtt.from_buffer(io.StringIO(text).readlines(), format="srt")
         else:
             captions = webvtt.from_string(text)
-    except (MalformedFileError, MalformedCaptionError) as exc:
+    except (MalformedFileError, MalformedCaptionError, ValueError) as exc:
         kind = "SRT" if is_srt else "WebVTT"
         raise ValidationError(f"This is not a valid {kind} file ({exc}).") from exc
     if not captions.captions:
@@ -88,7 +88,12 @@ def to_webvtt(upload: UploadedFile) -> ContentFile[bytes]:
             raise ValidationError(
                 f"Cue {number} ({caption.start} --> {caption.end}) ends before it starts."
             )
-    return ContentFile(captions.content.encode("utf-8"), name="subtitles.vtt")
+    try:
+        content = captions.content
+    except ValueError as exc:  # webvtt-py refuses a cue whose text holds "-->" or a blank line
+        kind = "SRT" if is_srt else "WebVTT"
+        raise ValidationError(f"This is not a valid {kind} file ({exc}).") from exc
+    return ContentFile(content.encode("utf-8"), name="subtitles.vtt")
 
 
 def subtitle_tracks(film: Film, *, request: HttpRequest | None = None) -> list[SubtitleTrack]:

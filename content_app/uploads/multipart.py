@@ -132,6 +132,8 @@ def upload_finish(*, record: SourceUpload) -> str:
         _assemble(record)
     try:
         verify_upload(key=record.key, size=record.size)
+    except StorageUnavailable:
+        raise  # storage's failure, not the file's: kept for the retry
     except DomainError:
         SourceUpload.objects.filter(pk=record.pk).delete()
         objects.delete([record.key])

@@ -84,7 +84,9 @@ def verify_upload(*, key: str, size: int) -> None:
     try:
         head = client.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        raise DomainError("The uploaded file is not in storage; upload it again.") from exc
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            raise DomainError("The uploaded file is not in storage; upload it again.") from exc
+        raise StorageUnavailable() from exc  # 500, 503 SlowDown...: S3's trouble, not the file's
     except STORAGE_ERRORS as exc:
         raise StorageUnavailable() from exc
     if head["ContentLength"] != size:

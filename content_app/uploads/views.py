@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404
 from affea.errors import DomainError
 from affea.numbers import parse_id
 from content_app.models import Film, SourceUpload
+from content_app.pipeline.storage import StorageUnavailable
 from content_app.uploads import multipart
 from content_app.uploads.status import film_status, films_with_renditions
 
@@ -44,7 +45,12 @@ def _user_id(request: HttpRequest) -> int:
 
 
 def _refused(exc: DomainError) -> JsonResponse:
-    status = 404 if isinstance(exc, multipart.UploadRefused) else 400
+    if isinstance(exc, multipart.UploadRefused):
+        status = 404
+    elif isinstance(exc, StorageUnavailable):
+        status = 503  # try again later: Uppy retries what a server error refused
+    else:
+        status = 400
     return JsonResponse({"error": exc.message}, status=status)
 
 

@@ -102,6 +102,18 @@ def test_admin_refuses_a_file_that_is_not_subtitles_with_a_clear_error(
     assert not Subtitle.objects.exists()
 
 
+def test_admin_refuses_an_srt_cue_whose_text_holds_an_arrow_with_a_clear_error(
+    staff_client: Client,
+) -> None:
+    film = make_film()
+    body = b"1\n00:00:01,000 --> 00:00:02,000\nfoo --> bar\n\n"
+
+    page = _post_change_form(staff_client, film, SimpleUploadedFile("en.srt", body))
+
+    assert "This is not a valid SRT file" in page
+    assert not Subtitle.objects.exists()
+
+
 def test_master_playlist_lists_subtitles_whose_playlist_points_at_a_signed_vtt(
     client: Client,
 ) -> None:

@@ -301,3 +301,60 @@ def test_parts_storage_refuses_to_assemble_are_dropped_with_a_plain_error(staff,
     assert "Storage could not assemble the uploaded parts (EntityTooSmall)" in done.json()["error"]
     assert _bucket_keys(seaweed, f"films/{film.uuid}/") == ([], [])
     assert not SourceUpload.objects.exists()
+
+
+def test_storage_down_while_an_assembled_upload_is_checked_again_keeps_it_for_the_retry(
+    staff, seaweed, settings, make_video
+):
+    from affea.localdev import free_port
+    from tests.conftest import _reset_storage_caches
+
+    created, token = _add_page_upload(staff, make_video(seconds=1.0).read_bytes(), "kept.mp4")
+    form = {"title": "Kept", "slug": "", "source_upload": token, **INLINE_EMPTY}
+    broken_inline = {**form, "subtitles-TOTAL_FORMS": "1", "subtitles-0-language": "en"}
+    # Assembled and checked once; the form comes back for its inline.
+    assert staff.post(reverse("admin:content_app_film_add"), broken_inline).status_code == 200
+    endpoint = settings.AWS_S3_ENDPOINT_URL
+    settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"  # nothing answers there
+    _reset_storage_caches()
+    try:
+        down = staff.post(reverse("admin:content_app_film_add"), form)
+    finally:
+        settings.AWS_S3_ENDPOINT_URL = endpoint
+        _reset_storage_caches()
+
+    # Storage's failure, not the file's: the upload is kept for the next save.
+    assert "File storage cannot be reached right now" in down.content.decode()
+    assert SourceUpload.objects.filter(key=created["key"]).exists()
+    saved = staff.post(reverse("admin:content_app_film_add"), form)
+    assert saved.status_code == 302, saved.content[:2000]
+    assert Film.objects.get(title="Kept").source.name == created["key"]
+
+
+def test_storage_down_at_completion_is_a_server_error_the_uploader_retries(
+    staff, seaweed, settings, make_video
+):
+    from affea.localdev import free_port
+    from tests.conftest import _reset_storage_caches
+
+    film = Film.objects.create(title="Retried", slug="retried")
+    data = make_video(seconds=1.0).read_bytes()
+    created = _begin(staff, film.pk, "retried.mp4", len(data)).json()
+    _send_parts(staff, film.pk, created, data, [1])
+    complete = f"{_base(film.pk)}/{created['uploadId']}/complete?key={created['key']}"
+    endpoint = settings.AWS_S3_ENDPOINT_URL
+    settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"  # nothing answers there
+    _reset_storage_caches()
+    try:
+        down = staff.post(complete)
+    finally:
+        settings.AWS_S3_ENDPOINT_URL = endpoint
+        _reset_storage_caches()
+
+    # 5xx: admin-uploader.js retries it once storage answers; a 4xx would end the upload.
+    assert down.status_code == 503
+    assert "File storage cannot be reached right now" in down.json()["error"]
+    again = staff.post(complete)
+    assert again.status_code == 200, again.content
+    film.refresh_from_db()
+    assert film.source.name == created["key"]
