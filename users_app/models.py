@@ -6,6 +6,7 @@ import string
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -13,6 +14,12 @@ from django.utils import timezone
 # Only ASCII letters change case: str.lower() makes "İ" two characters (i and a combining
 # dot), another address than the one typed, longer than the column allows.
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+AMBIGUOUS_EMAIL = (
+    "This address has a letter that reads as another one when case is ignored (such as "
+    "\u017f for s or \u0131 for i). Type it with the letters your mail provider shows."
+)
 
 
 def email_letters_unambiguous(email: str) -> bool:
@@ -88,6 +95,12 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    def clean(self) -> None:
+        super().clean()  # normalises the address
+        # The admin's forms too: staff cannot create an account others' lookups would find.
+        if not email_letters_unambiguous(self.email):
+            raise ValidationError({"email": AMBIGUOUS_EMAIL})
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # An account created active (by staff in the admin, createsuperuser) has its address

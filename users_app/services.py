@@ -18,7 +18,7 @@ from affea.errors import DomainError
 from users_app import tasks
 from users_app.clients import spa_client_of
 from users_app.jwt_tokens import refresh_tokens_revoke_all
-from users_app.models import User, email_letters_unambiguous
+from users_app.models import AMBIGUOUS_EMAIL, User, email_letters_unambiguous
 from users_app.selectors import user_email_exists
 from users_app.signals import user_registered
 from users_app.throttling import AccountThrottle
@@ -46,10 +46,7 @@ class EmailTaken(EmailRefused):
 
 
 class EmailAmbiguous(EmailRefused):
-    default_message = (
-        "This address has a letter that reads as another one when case is ignored (such as "
-        "\u017f for s or \u0131 for i). Type it with the letters your mail provider shows."
-    )
+    default_message = AMBIGUOUS_EMAIL
 
 
 def _enqueue(func: Callable[..., Any], *args: Any) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from tests.users.conftest import PASSWORD, run_queued_jobs
@@ -116,3 +117,13 @@ def test_only_the_spelling_links_carry_names_a_user() -> None:
     assert uid_decode(uid) == user.pk
     for other in (f"{uid}=", f".{uid}", f"..{uid}", uid_encode(User(pk=f"0{user.pk}"))):
         assert uid_decode(other) is None
+
+
+def test_staff_cannot_create_an_account_under_a_lookalike_spelling() -> None:
+    # (Django's clean() turns a long s into "s" by NFKC; a dotless i it keeps.)
+    user = User(email=f"l{DOTLESS_I}sa@example.com")
+
+    with pytest.raises(ValidationError) as refused:
+        user.full_clean(exclude=["password"])
+
+    assert "reads as another one when case is ignored" in str(refused.value.message_dict["email"])
