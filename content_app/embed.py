@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
+from django.utils.cache import patch_cache_control
 from django.utils.html import format_html
-from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
@@ -83,9 +83,22 @@ def _slug_of(url: str) -> str | None:
 
 
 @require_GET
-@cache_control(public=True, max_age=300)
 def oembed(request: HttpRequest) -> HttpResponse:
-    """oEmbed 1.0 (JSON) for film pages of embeddable films; 404 for anything else."""
+    """oEmbed 1.0 (JSON) for film pages of embeddable films; 404 for anything else.
+
+    Shared caches may keep it only when anyone may see it: staff are answered about
+    unpublished films too, which must stay in their own browser whatever a CDN makes of
+    `Vary: Cookie` (as film_poster's redirect).
+    """
+    response = _oembed(request)
+    if request.user.is_authenticated:
+        patch_cache_control(response, private=True, max_age=300)
+    else:
+        patch_cache_control(response, public=True, max_age=300)
+    return response
+
+
+def _oembed(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format", "json") != "json":
         return HttpResponse("Only the json format is offered.", status=501)
     slug = _slug_of(request.GET.get("url", ""))

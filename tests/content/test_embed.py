@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.content.factories import make_film
+from tests.content.factories import make_film, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +107,19 @@ def test_embed_ignores_a_start_that_is_no_time(client: Client, nonsense: str) ->
     page = client.get(f"/embed/{film.slug}/", {"t": nonsense}).content.decode()
 
     assert 'data-start="0.000000"' in page
+
+
+def test_oembed_is_shared_cacheable_for_anonymous_viewers_only(client: Client) -> None:
+    draft = make_film(published=False, public_playback=True, title="Secret Draft")
+    staff = Client()
+    staff.force_login(make_user(staff=True))
+
+    seen_by_staff = staff.get("/oembed", {"url": f"http://testserver/films/{draft.slug}/"})
+
+    assert "Secret Draft" in seen_by_staff.content.decode()
+    assert "private" in seen_by_staff["Cache-Control"]
+    assert "public" not in seen_by_staff["Cache-Control"]
+    film = make_film(public_playback=True, title="Out There")
+    anonymous = client.get("/oembed", {"url": f"http://testserver/films/{film.slug}/"})
+    assert anonymous.status_code == 200
+    assert "public" in anonymous["Cache-Control"]
