@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.validators import FileExtensionValidator
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -146,15 +147,39 @@ class FilmForm(forms.ModelForm):
         slug = self.cleaned_data.get("slug") or slugify(self.cleaned_data.get("title") or "")
         if not slug:
             raise forms.ValidationError("Give the film a slug (letters, digits, hyphens).")
-        base, number = slug[:200], 2
-        others = Film.objects.exclude(pk=self.instance.pk)
-        while others.filter(slug=slug).exists():
-            slug, number = f"{base}-{number}", number + 1
+        base = slug[:200]
+        slug = _free_slug(base, exclude_pk=self.instance.pk)
         if slug != base:  # FilmAdmin.save_model tells staff the address the film got
             self.slug_taken = base
         return slug
 
     slug_taken = ""
+
+
+def _free_slug(base: str, *, exclude_pk: int | None) -> str:
+    """`base`, or the first `base-N` no other film has."""
+    slug, number = base, 2
+    others = Film.objects.all() if exclude_pk is None else Film.objects.exclude(pk=exclude_pk)
+    while others.filter(slug=slug).exists():
+        slug, number = f"{base}-{number}", number + 1
+    return slug
+
+
+def _save_taking_a_free_slug(obj: Film, form: FilmForm, **save: Any) -> None:
+    """Save `obj`; if another editor's film took its slug since the form checked it, take
+    the next free one (and tell staff, as clean_slug does) instead of failing the save."""
+    for _ in range(10):
+        try:
+            with transaction.atomic():
+                obj.save(**save)
+            return
+        except IntegrityError:
+            if not Film.objects.exclude(pk=obj.pk).filter(slug=obj.slug).exists():
+                raise  # another constraint: not ours to mend
+            form.slug_taken = form.slug_taken or obj.slug
+            obj.slug = _free_slug(form.slug_taken, exclude_pk=obj.pk)
+    with transaction.atomic():
+        obj.save(**save)
 
 
 class RenditionInline(admin.TabularInline):
@@ -362,7 +387,7 @@ class FilmAdmin(CheckedSelectionMixin, FilmUploadAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Film, form: Any, change: bool) -> None:
         if not change:
-            obj.save()
+            _save_taking_a_free_slug(obj, form)
             if form.cleaned_data.get("source_upload"):
                 direct_uploads.upload_claimed(film=obj)
             # Uploaded images reach viewers once the worker has re-encoded them.
@@ -377,7 +402,7 @@ class FilmAdmin(CheckedSelectionMixin, FilmUploadAdminMixin, admin.ModelAdmin):
             images = [name for name in ("thumbnail", "poster") if name in changed]
             previous = Film.objects.filter(pk=obj.pk).values(*images).first() if images else None
             if changed:
-                obj.save(update_fields=[*changed, "updated_at"])
+                _save_taking_a_free_slug(obj, form, update_fields=[*changed, "updated_at"])
                 catalogue_changed()
             if previous:
                 film_images_overridden(film=obj, previous=previous)

@@ -348,3 +348,37 @@ def test_a_slug_another_film_has_is_changed_and_staff_are_told(staff_client):
     film = Film.objects.get(title="Another")
     assert film.slug == f"{taken}-2"
     assert f"Another film already has the slug “{taken}”: this one is “{taken}-2”" in page
+
+
+def test_a_slug_another_editor_takes_meanwhile_gives_the_next_free_one_not_an_error(
+    staff_client, monkeypatch
+):
+    import threading
+
+    from django.db import connections
+
+    from content_app import admin as film_admin
+
+    original = film_admin.FilmAdmin.save_model
+
+    def racing(self, request, obj, form, change):
+        # Another editor's film with the same slug, committed after this form was checked.
+        def other() -> None:
+            Film.objects.create(title="Other", slug=obj.slug)
+            connections.close_all()
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        return original(self, request, obj, form, change)
+
+    monkeypatch.setattr(film_admin.FilmAdmin, "save_model", racing)
+    response = staff_client.post(
+        reverse("admin:content_app_film_add"),
+        {"title": "Same", "slug": "same", **INLINE_EMPTY},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert Film.objects.get(title="Same").slug == "same-2"
+    assert "Another film already has the slug “same”" in response.content.decode()
