@@ -209,21 +209,27 @@ def test_the_sweep_restores_what_redis_forgot(
     assert _visible(takedown)
 
 
+def _lifted_but_not_back(takedown: Takedown, counter: CounterNotice, capture: Any) -> Any:
+    """Restore at the counter-notice's time; the film stays hidden: return the one mail sent."""
+    with capture(execute=True):
+        _scheduler_runs_at(counter.restore_after)
+    run_queued_jobs()
+    assert not _visible(takedown)
+    [sent] = mail.outbox
+    assert sent.subject == f"The takedown of “Countered” is lifted ({takedown.reference})"
+    assert "shown on Affea again" not in sent.body
+    return sent
+
+
 def test_a_film_not_shown_for_another_reason_is_not_said_to_be_back(
     takedown: Takedown, django_capture_on_commit_callbacks: Any
 ) -> None:
     counter = _countered(takedown, django_capture_on_commit_callbacks)
     Film.objects.filter(pk=takedown.film_id).update(is_published=False)  # e.g. its licence ended
 
-    with django_capture_on_commit_callbacks(execute=True):
-        _scheduler_runs_at(counter.restore_after)
-    run_queued_jobs()
+    sent = _lifted_but_not_back(takedown, counter, django_capture_on_commit_callbacks)
 
-    assert not _visible(takedown)
-    [sent] = mail.outbox
-    assert sent.subject == f"The takedown of “Countered” is lifted ({takedown.reference})"
     assert "is not shown on Affea at the moment" in sent.body
-    assert "shown on Affea again" not in sent.body
 
 
 def test_a_takedown_lifted_while_another_stands_tells_the_rights_holder_which(
@@ -232,15 +238,9 @@ def test_a_takedown_lifted_while_another_stands_tells_the_rights_holder_which(
     [other] = notice_accept_naming(takedown.film)
     counter = _countered(takedown, django_capture_on_commit_callbacks)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        _scheduler_runs_at(counter.restore_after)
-    run_queued_jobs()
+    sent = _lifted_but_not_back(takedown, counter, django_capture_on_commit_callbacks)
 
-    assert not _visible(takedown)
-    [sent] = mail.outbox
-    assert sent.subject == f"The takedown of “Countered” is lifted ({takedown.reference})"
     assert f"The film stays down while another takedown stands ({other.reference})" in sent.body
-    assert "shown on Affea again" not in sent.body
 
 
 def test_the_restoration_names_the_day_of_receipt_where_business_days_are_counted(
