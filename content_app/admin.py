@@ -168,18 +168,17 @@ def _free_slug(base: str, *, exclude_pk: int | None) -> str:
 def _save_taking_a_free_slug(obj: Film, form: FilmForm, **save: Any) -> None:
     """Save `obj`; if another editor's film took its slug since the form checked it, take
     the next free one (and tell staff, as clean_slug does) instead of failing the save."""
-    for _ in range(10):
+    for attempt in range(10):
         try:
             with transaction.atomic():
                 obj.save(**save)
             return
         except IntegrityError:
-            if not Film.objects.exclude(pk=obj.pk).filter(slug=obj.slug).exists():
-                raise  # another constraint: not ours to mend
+            clash = Film.objects.exclude(pk=obj.pk).filter(slug=obj.slug).exists()
+            if not clash or attempt == 9:
+                raise  # another constraint, or editors racing on and on: not ours to mend
             form.slug_taken = form.slug_taken or obj.slug
             obj.slug = _free_slug(form.slug_taken, exclude_pk=obj.pk)
-    with transaction.atomic():
-        obj.save(**save)
 
 
 class RenditionInline(admin.TabularInline):
