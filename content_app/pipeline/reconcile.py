@@ -10,6 +10,8 @@ whose step RQ gave up on in `error`.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -25,7 +27,7 @@ from content_app.models import (
     RenditionStatus,
     SourceUpload,
 )
-from content_app.pipeline.failures import step_label
+from content_app.pipeline.failures import step_label, transient_kind
 from content_app.pipeline.images import images_requeue_lost
 from content_app.pipeline.queue import (
     GIVEN_UP,
@@ -40,6 +42,8 @@ from content_app.pipeline.queue import (
 )
 from content_app.pipeline.restart import film_source_saved
 from content_app.pipeline.state import film_fail, film_update_state, pending_steps
+
+logger = logging.getLogger(__name__)
 
 
 # An admin upload cut off by an S3 outage, or a direct upload abandoned in the browser,
@@ -83,8 +87,28 @@ def films_reconcile() -> list[str]:
     for name in QUEUES:
         get_queue(name).started_job_registry.cleanup()
     report = _sources_never_started()
-    report += _stale_uploads()
-    report += images_requeue_lost()
+    report += _films_unfinished()
+    # The chores that talk to S3 come after the films and apart from each other: storage
+    # being down must not keep films from their steps or from `error`.
+    report += _chore("lost image uploads", images_requeue_lost)
+    report += _chore("abandoned uploads", _stale_uploads)
+    return report
+
+
+def _chore(what: str, chore: Callable[[], list[str]]) -> list[str]:
+    """Run one chore; a service it needs being down skips it until the next run."""
+    try:
+        return chore()
+    except Exception as exc:
+        kind = transient_kind(exc)
+        if kind is None:
+            raise
+        logger.warning("reconciler: %s skipped, %s: %s", what, kind, exc)
+        return [f"{what} skipped: {kind}"]
+
+
+def _films_unfinished() -> list[str]:
+    report: list[str] = []
     candidates = (
         Film.objects.filter(
             processing_state__in=(ProcessingState.PENDING, ProcessingState.PROCESSING)

@@ -33,6 +33,14 @@ def current_film(film_id: int, version: int) -> Film | None:
     return film
 
 
+def film_processing_shown(*, film_id: int, version: int) -> None:
+    """Show the film as processing, unless a step on another worker has failed it since
+    this one started (its `error` stands)."""
+    Film.objects.filter(pk=film_id, source_version=version).exclude(
+        processing_state=ProcessingState.ERROR
+    ).update(processing_state=ProcessingState.PROCESSING)
+
+
 def film_fail(*, film_id: int, version: int, reason: str) -> None:
     """Put the film in `error` with `reason`, unless its source has moved on."""
     if Film.objects.filter(pk=film_id, source_version=version).update(

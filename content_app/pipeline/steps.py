@@ -31,7 +31,7 @@ from content_app.media.ffmpeg import (
 from content_app.media.ladder import ladder_for
 from content_app.media.packaging import describe_rendition
 from content_app.media.probe import VIDEO_EXTENSIONS, ProbeResult, probe
-from content_app.models import Film, ProcessingState, Rendition, RenditionStatus
+from content_app.models import Film, Rendition, RenditionStatus
 from content_app.pipeline.failures import step_failures
 from content_app.pipeline.queue import (
     LOWEST_RUNG,
@@ -44,6 +44,7 @@ from content_app.pipeline.queue import (
 from content_app.pipeline.state import (
     ProgressReporter,
     current_film,
+    film_processing_shown,
     film_update_state,
     generated_image_marker,
     step_done,
@@ -89,9 +90,7 @@ def _probe(film_id: int, version: int) -> None:
     film = current_film(film_id, version)
     if film is None:
         return
-    Film.objects.filter(pk=film_id, source_version=version).update(
-        processing_state=ProcessingState.PROCESSING
-    )
+    film_processing_shown(film_id=film_id, version=version)
     with _workspace(film, STEP_PROBE) as (source, _):
         info = probe(source)
     rungs = ladder_for(info.width, info.height)
@@ -194,9 +193,7 @@ def _renditions(film_id: int, version: int, qualities: list[str], *, step: str) 
     rungs = [ladder[row.quality] for row in rows]
     running = Rendition.objects.filter(pk__in=[row.pk for row in rows], source_version=version)
     running.update(status=RenditionStatus.PROCESSING, started_at=timezone.now(), error="")
-    Film.objects.filter(pk=film_id, source_version=version).update(
-        processing_state=ProcessingState.PROCESSING
-    )
+    film_processing_shown(film_id=film_id, version=version)
     token = secrets.token_hex(6)
     try:
         with _workspace(film, step) as (source, workspace):

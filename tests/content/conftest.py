@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Protocol
 
 import django_rq
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+
+from affea.localdev import free_port
+from affea.storage import s3_client_reset
 
 # Chromium fixtures, defined once for every browser-test module.
 from tests.content.browser import browser, bucket_cors, page  # noqa: F401
@@ -102,3 +107,21 @@ def run_jobs() -> Callable[[], None]:
         worker.work(burst=True, with_scheduler=False)
 
     return drain
+
+
+@pytest.fixture
+def storage_unreachable() -> Callable[[], AbstractContextManager[None]]:
+    """`with storage_unreachable():` S3 is down (nothing answers at its address) inside."""
+
+    @contextmanager
+    def down() -> Iterator[None]:
+        endpoint = settings.AWS_S3_ENDPOINT_URL
+        settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
+        s3_client_reset()
+        try:
+            yield
+        finally:
+            settings.AWS_S3_ENDPOINT_URL = endpoint
+            s3_client_reset()
+
+    return down

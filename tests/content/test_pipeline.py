@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import django_rq
 import pytest
-from django.conf import settings
 from django.db import transaction
 
 from content_app import pipeline, services, tasks
@@ -216,6 +215,30 @@ def test_work_for_a_replaced_source_leaves_only_the_new_version(make_video, uplo
     assert _bucket_keys(film) == _row_keys(film)
 
 
+def test_an_error_another_worker_records_meanwhile_is_not_shown_as_processing(
+    make_video, upload, monkeypatch
+):
+    from content_app.pipeline import state, steps
+
+    film = Film.objects.create(
+        title="Race", slug="race", source=upload(make_video(width=640, height=360))
+    )
+    worker = django_rq.get_worker("high", "default", worker_class="rq.SimpleWorker")
+    worker.work(burst=True, max_jobs=3, with_scheduler=False)  # saved source, probe, 120p
+    ladder_for = steps.ladder_for
+
+    def images_fail_meanwhile(width: int, height: int):
+        # Runs after the ladder's step found the film processing, before it says so again.
+        state.film_fail(film_id=film.pk, version=1, reason="Thumbnail and poster: no frame.")
+        return ladder_for(width, height)
+
+    monkeypatch.setattr(steps, "ladder_for", images_fail_meanwhile)
+    pipeline.ladder_make(film_id=film.pk, version=1)
+    film.refresh_from_db()
+    assert film.processing_state == ProcessingState.ERROR
+    assert film.processing_error == "Thumbnail and poster: no frame."
+
+
 def test_running_a_finished_rendition_job_again_changes_nothing(make_video, upload, run_jobs):
     film = Film.objects.create(title="Twice", slug="twice", source=upload(make_video()))
     run_jobs()
@@ -288,20 +311,11 @@ def test_staff_uploaded_thumbnail_is_kept(make_video, upload, run_jobs, tmp_path
 
 
 def test_transient_storage_failure_is_retried_with_back_off_and_shown_to_staff(
-    make_video, upload, run_jobs
+    make_video, upload, run_jobs, storage_unreachable
 ):
     film = Film.objects.create(title="Flaky", slug="flaky", source=upload(make_video()))
-    endpoint = settings.AWS_S3_ENDPOINT_URL
-    from affea.localdev import free_port
-    from affea.storage import s3_client_reset
-
-    settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
-    s3_client_reset()
-    try:
+    with storage_unreachable():
         run_jobs()
-    finally:
-        settings.AWS_S3_ENDPOINT_URL = endpoint
-        s3_client_reset()
     queue = django_rq.get_queue("high")  # where probes go
     scheduled = queue.scheduled_job_registry
     retry_ids = [job_id for job_id in scheduled.get_job_ids() if "probe" in job_id]

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import django_rq
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 from rq.job import JobStatus
@@ -85,23 +84,14 @@ def test_reconciler_leaves_work_that_rq_still_holds_alone(make_video, upload, ru
 
 
 def test_storage_unreachable_on_every_attempt_ends_in_error_naming_the_step(
-    make_video, upload, run_jobs
+    make_video, upload, run_jobs, storage_unreachable
 ):
     film = Film.objects.create(title="Doomed", slug="doomed", source=upload(make_video()))
-    from affea.localdev import free_port
-    from affea.storage import s3_client_reset
-
-    endpoint = settings.AWS_S3_ENDPOINT_URL
-    settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
-    s3_client_reset()
-    try:
+    with storage_unreachable():
         run_jobs()
         for _ in range(RETRY.max):
             _requeue_retries()
             run_jobs()
-    finally:
-        settings.AWS_S3_ENDPOINT_URL = endpoint
-        s3_client_reset()
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.ERROR
     assert film.processing_error.startswith("Reading the source: storage unreachable")
@@ -112,6 +102,15 @@ def test_film_whose_step_rq_gave_up_on_ends_in_error(make_video, upload, run_job
     """A step whose workers kept dying is failed by RQ without our code running: the
     reconciler tells staff."""
     film = Film.objects.create(title="Crashing", slug="crashing", source=upload(make_video()))
+    _probe_given_up(film)
+    assert pipeline.films_reconcile() == [f"film {film.pk}: probe given up by RQ, film in error"]
+    film.refresh_from_db()
+    assert film.processing_state == ProcessingState.ERROR
+    assert "Reprocess" in film.processing_error
+
+
+def _probe_given_up(film: Film) -> None:
+    """As RQ leaves a step whose workers kept dying: failed, no retry left."""
     worker = django_rq.get_worker("high", "default", worker_class="rq.SimpleWorker")
     worker.work(burst=True, max_jobs=1, with_scheduler=False)  # the probe is now queued
     queue = django_rq.get_queue("high")
@@ -120,10 +119,36 @@ def test_film_whose_step_rq_gave_up_on_ends_in_error(make_video, upload, run_job
     queue.remove(job)
     job.set_status(JobStatus.FAILED)
     _settled(film)
-    assert pipeline.films_reconcile() == [f"film {film.pk}: probe given up by RQ, film in error"]
+
+
+def test_film_whose_step_rq_gave_up_on_ends_in_error_while_storage_is_down(
+    make_video, upload, storage_unreachable
+):
+    film = Film.objects.create(title="Crashing", slug="crashing", source=upload(make_video()))
+    _probe_given_up(film)
+    with storage_unreachable():
+        report = pipeline.films_reconcile()
+    assert report == [
+        f"film {film.pk}: probe given up by RQ, film in error",
+        "abandoned uploads skipped: storage unreachable",
+    ]
     film.refresh_from_db()
     assert film.processing_state == ProcessingState.ERROR
-    assert "Reprocess" in film.processing_error
+
+
+def test_steps_lost_with_redis_are_enqueued_again_while_storage_is_down(
+    make_video, upload, run_jobs, redis_connection, storage_unreachable
+):
+    film = Film.objects.create(title="Lost", slug="lost", source=upload(make_video()))
+    worker = django_rq.get_worker("high", "default", worker_class="rq.SimpleWorker")
+    worker.work(burst=True, max_jobs=1, with_scheduler=False)  # the probe is now queued
+    redis_connection.flushdb()
+    _settled(film)
+    with storage_unreachable():
+        assert f"film {film.pk}: re-enqueued probe (v1)" in pipeline.films_reconcile()
+    run_jobs()
+    film.refresh_from_db()
+    assert film.processing_state == ProcessingState.READY
 
 
 def test_reconcile_command_schedules_the_periodic_reconciler():

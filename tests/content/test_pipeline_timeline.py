@@ -5,8 +5,6 @@ from __future__ import annotations
 import django_rq
 import pytest
 
-from affea.localdev import free_port
-from affea.storage import s3_client_reset
 from content_app import services
 from content_app.models import Film, ProcessingStep
 from content_app.uploads.status import TimelineEntry, film_timeline
@@ -40,17 +38,11 @@ def test_a_processed_film_shows_every_step_done_once(make_video, upload, run_job
 
 
 def test_a_step_retried_after_storage_came_back_shows_its_attempts_and_the_wait(
-    make_video, upload, run_jobs, settings
+    make_video, upload, run_jobs, storage_unreachable
 ):
     film = Film.objects.create(title="Retried", slug="retried", source=upload(make_video()))
-    endpoint = settings.AWS_S3_ENDPOINT_URL
-    settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
-    s3_client_reset()
-    try:
+    with storage_unreachable():
         run_jobs()  # the probe cannot read the source: a retry is scheduled
-    finally:
-        settings.AWS_S3_ENDPOINT_URL = endpoint
-        s3_client_reset()
     probe = _step(film, "Reading the source")
     assert (probe.status, probe.attempts) == ("waiting for a retry", 1)
     assert probe.error.startswith("Reading the source: storage unreachable, retry 1 at ")
