@@ -24,6 +24,10 @@ SIZES: dict[str, tuple[int, int]] = {
     "poster": (POSTER_WIDTH, POSTER_WIDTH * IMAGE_TALLEST),
 }
 JPEG_QUALITY = 85
+# What a transparent upload is laid on: the site's card surface (`--surface` in
+# static/css/site.css), so a logo on a transparent ground looks as it was drawn. Dropping
+# the alpha instead would show whatever colour the file keeps under it, often black.
+BACKGROUND = (0x1D, 0x1F, 0x23)
 
 
 def image_check(file: IO[bytes]) -> tuple[int, int]:
@@ -66,9 +70,36 @@ def image_normalize(source: Path, dest: Path, *, field: str) -> None:
             image.draft("RGB", SIZES[field])  # JPEG sources decode at a reduced scale
             upright = ImageOps.exif_transpose(image)
             upright.thumbnail(SIZES[field], Image.Resampling.LANCZOS)
-            rgb = upright.convert("RGB")
+            rgb = _to_rgb(upright)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise MediaError("The image could not be decoded; upload it again.") from exc
     # A fresh image has no info dict: nothing of the upload's metadata is written.
     clean = Image.frombytes("RGB", rgb.size, rgb.tobytes())
     clean.save(dest, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB of any mode Pillow decodes: 16/32-bit and float greys scaled, not clipped
+    (Pillow's own conversion makes a 16-bit grey scan white), transparency composited."""
+    if image.mode.startswith("I"):  # 16-bit ("I;16*") or 32-bit integer grey
+        wide = image.convert("I")
+        high = wide.getextrema()[1]
+        # 32-bit greys mostly hold 16-bit values (TIFF scans); only larger ones are taken
+        # at their full 32 bits.
+        full = image.mode == "I" and isinstance(high, int) and high >= 1 << 16
+        scale = 1 / (1 << (24 if full else 8))
+        image = wide.point(lambda value: value * scale).convert("L")
+    elif image.mode == "F":
+        low, high = image.getextrema()
+        # Float greys are 0-1 by convention; anything else is stretched to its own range.
+        if isinstance(low, float) and isinstance(high, float) and (low < 0 or high > 1):
+            span = (high - low) or 1.0
+            image = image.point(lambda value: (value - low) * 255 / span)
+        else:
+            image = image.point(lambda value: value * 255)
+        image = image.convert("L")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        ground = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
+        return Image.alpha_composite(ground, rgba).convert("RGB")
+    return image.convert("RGB")

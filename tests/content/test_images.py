@@ -16,7 +16,7 @@ from PIL import Image
 from content_app import pipeline
 from content_app.media import objects
 from content_app.media.errors import MediaError
-from content_app.media.images import MAX_PIXELS, image_check, image_normalize
+from content_app.media.images import BACKGROUND, MAX_PIXELS, image_check, image_normalize
 from content_app.models import Film
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -92,6 +92,29 @@ def test_normalizing_writes_a_bounded_upright_jpeg_without_metadata(tmp_path: Pa
         assert not out.getexif()
         assert "icc_profile" not in out.info
         assert "exif" not in out.info
+
+
+def _normalized_pixel(tmp_path: Path, image: Image.Image) -> tuple[int, ...]:
+    source, dest = tmp_path / "in.png", tmp_path / "out.jpg"
+    image.save(source, "PNG")
+    image_normalize(source, dest, field="poster")
+    with Image.open(dest) as out:
+        pixel = out.getpixel((out.width // 2, out.height // 2))
+    assert isinstance(pixel, tuple)  # an RGB JPEG
+    return pixel
+
+
+def test_a_16_bit_grey_scan_keeps_its_greys(tmp_path: Path):
+    grey = Image.new("I;16", (400, 300))
+    grey.putdata([32768] * (400 * 300))  # mid-grey on a 16-bit scale
+    assert all(abs(channel - 128) <= 2 for channel in _normalized_pixel(tmp_path, grey))
+
+
+def test_a_transparent_ground_is_laid_on_the_cards_surface_not_black(tmp_path: Path):
+    logo = Image.new("RGBA", (400, 300), (0, 0, 0, 0))
+    logo.paste((255, 0, 0, 255), (0, 0, 100, 100))
+    ground = _normalized_pixel(tmp_path, logo)
+    assert all(abs(a - b) <= 3 for a, b in zip(ground, BACKGROUND, strict=True))
 
 
 @pytest.fixture
