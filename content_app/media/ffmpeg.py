@@ -148,8 +148,9 @@ def _much_smaller(info: ProbeResult | None, width: int, height: int) -> bool:
     return info is not None and min(info.width, info.height) >= _BIG_REDUCTION * min(width, height)
 
 
-def _scale(info: ProbeResult | None, width: int, height: int) -> str:
-    """Square pixels at `width`x`height`, BT.709 limited range."""
+def _scale(info: ProbeResult | None, width: int, height: int, *, still: bool = False) -> str:
+    """Square pixels at `width`x`height`: BT.709 limited range for video; for a `still`
+    (JPEG), full range with the BT.601 matrix, which is what every JPEG decoder assumes."""
     if info is None:
         matrix = "auto"
     elif info.is_hdr:
@@ -157,15 +158,19 @@ def _scale(info: ProbeResult | None, width: int, height: int) -> str:
     else:
         matrix = _source_matrix(info)
     flags = "area" if _much_smaller(info, width, height) else "bicubic"
+    out_matrix, out_range = ("bt601", "pc") if still else ("bt709", "tv")
     return (
-        f"scale={width}:{height}:flags={flags}:in_color_matrix={matrix}:out_color_matrix=bt709"
-        ":in_range=auto:out_range=tv,setsar=1"
+        f"scale={width}:{height}:flags={flags}:in_color_matrix={matrix}"
+        f":out_color_matrix={out_matrix}:in_range=auto:out_range={out_range},setsar=1"
     )
 
 
-def picture_filters(info: ProbeResult | None, width: int, height: int) -> str:
-    """Filters turning the source into square-pixel, progressive BT.709 SDR of `width`x`height`."""
-    return ",".join([*_source_filters(info), _scale(info, width, height)])
+def picture_filters(
+    info: ProbeResult | None, width: int, height: int, *, still: bool = False
+) -> str:
+    """Filters turning the source into a square-pixel, progressive SDR picture of
+    `width`x`height` (see _scale for a `still`)."""
+    return ",".join([*_source_filters(info), _scale(info, width, height, still=still)])
 
 
 def ladder_graph(info: ProbeResult | None, sizes: Sequence[tuple[int, int]]) -> str:
@@ -240,8 +245,8 @@ def image_args(
 ) -> list[str]:
     """Build the command writing thumbnail.jpg and poster.jpg from one frame at `at_seconds`."""
     aspect = info.width / info.height if info is not None else 16 / 9
-    thumb = picture_filters(info, *image_size(THUMBNAIL_WIDTH, aspect))
-    poster = picture_filters(info, *image_size(POSTER_WIDTH, aspect))
+    thumb = picture_filters(info, *image_size(THUMBNAIL_WIDTH, aspect), still=True)
+    poster = picture_filters(info, *image_size(POSTER_WIDTH, aspect), still=True)
     return [
         *_base(),
         "-ss", f"{at_seconds:.3f}",

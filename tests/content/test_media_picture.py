@@ -11,8 +11,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from content_app.media.ffmpeg import ladder_args, rendition_args, run_ffmpeg
+from content_app.media.ffmpeg import image_args, ladder_args, rendition_args, run_ffmpeg
 from content_app.media.ladder import ladder_for
 from content_app.media.probe import probe
 
@@ -211,3 +212,34 @@ def test_every_rung_from_one_decode_gets_the_same_right_picture_and_sound(tmp_pa
         assert audio["channels"] == 2
         assert float(video["duration"]) == pytest.approx(2.0, abs=0.1)
         assert float(audio["duration"]) == pytest.approx(2.0, abs=0.1)
+
+
+@pytest.mark.parametrize(("pix_fmt", "range_"), [("yuv420p", "tv"), ("yuvj420p", "pc")])
+def test_thumbnail_and_poster_keep_black_white_and_colour(tmp_path, pix_fmt, range_):
+    # Left: black; middle: a green; right: white; encoded BT.709, as HD is.
+    bars = Image.new("RGB", (480, 270))
+    bars.paste((32, 192, 64), (160, 0, 320, 270))
+    bars.paste((255, 255, 255), (320, 0, 480, 270))
+    bars.save(tmp_path / "bars.png")
+    source = tmp_path / "bars.mp4"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-loop", "1", "-i", tmp_path / "bars.png",
+         "-vf", f"scale=out_color_matrix=bt709:out_range={range_},format={pix_fmt}", *X264,
+         "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-t", "1",
+         source],
+        check=True, timeout=60,
+    )  # fmt: skip
+    info = probe(source)
+    run_ffmpeg(image_args(source, tmp_path, at_seconds=0.0, info=info), timeout=60)
+    for name in ("thumbnail.jpg", "poster.jpg"):
+        with Image.open(tmp_path / name) as image:
+            rgb = image.convert("RGB")
+        third = rgb.width // 3
+        middle = rgb.height // 2
+        black, green, white = (rgb.getpixel((third * i + third // 2, middle)) for i in range(3))
+        assert isinstance(black, tuple)
+        assert isinstance(green, tuple)
+        assert isinstance(white, tuple)
+        assert max(black) <= 4, (name, black)
+        assert min(white) >= 251, (name, white)
+        assert all(abs(a - b) <= 8 for a, b in zip(green, (32, 192, 64), strict=True)), green
