@@ -90,18 +90,28 @@ def parse_playlist(text: str) -> Packaging:
     return Packaging(init[0], init[1], segments)
 
 
-def _probe_streams(media: Path) -> list[dict[str, Any]]:
-    entries = "stream=codec_type,codec_name,codec_tag_string,profile,level,width,height"
+def _probe_rendition(media: Path) -> tuple[list[dict[str, Any]], float | None]:
+    """The rendition's streams, and its length in seconds (its longest stream's), if known."""
+    entries = (
+        "format=duration:stream=codec_type,codec_name,codec_tag_string,profile,level,width,height"
+    )
     done = run_ffprobe(media, entries, what="the rendition")
     if done.returncode != 0:
         raise MediaError(
             explain_ffmpeg_failure(done.stderr.decode("utf-8", "replace"), tool="ffprobe")
         )
     try:
-        streams = json.loads(done.stdout or b"{}").get("streams") or []
+        data = json.loads(done.stdout or b"{}")
     except json.JSONDecodeError as exc:
         raise MediaError("ffprobe gave an unreadable answer about the rendition.") from exc
-    return [s for s in streams if isinstance(s, dict)]
+    streams = data.get("streams") or []
+    try:
+        length: float | None = float((data.get("format") or {}).get("duration", "nan"))
+    except (TypeError, ValueError):
+        length = None
+    if length is not None and not math.isfinite(length):
+        length = None
+    return [s for s in streams if isinstance(s, dict)], length
 
 
 def _video_codec(stream: dict[str, Any]) -> str:
@@ -128,8 +138,21 @@ def _audio_codec(stream: dict[str, Any]) -> str:
     return f"mp4a.40.{object_type}"
 
 
-def describe_rendition(out_dir: Path) -> dict[str, object]:
-    """Return the `Rendition` field values of the rendition FFmpeg wrote into `out_dir`."""
+def _cut_short(seconds: float, duration: float | None) -> bool:
+    if not duration:
+        return False
+    # Slack for what a whole file may lose: frames before its first keyframe, a longer
+    # stream the renditions leave out (a subtitle, a second audio track).
+    return seconds < duration - max(1.0, 0.05 * duration)
+
+
+def describe_rendition(out_dir: Path, *, duration: float | None = None) -> dict[str, object]:
+    """Return the `Rendition` field values of the rendition FFmpeg wrote into `out_dir`;
+    refuse one clearly shorter than the source's `duration`.
+
+    FFmpeg reads a file cut short (an interrupted copy or export) to where it ends and exits
+    with success, so only the length tells the film is missing its end.
+    """
     media, playlist = out_dir / MEDIA_NAME, out_dir / PLAYLIST_NAME
     if not media.is_file() or not playlist.is_file():
         raise MediaError(f"FFmpeg did not write {MEDIA_NAME} and {PLAYLIST_NAME}.")
@@ -137,7 +160,13 @@ def describe_rendition(out_dir: Path) -> dict[str, object]:
     end = max(s.offset + s.length for s in packaging.segments)
     if max(end, packaging.init_offset + packaging.init_length) > media.stat().st_size:
         raise MediaError("The rendition playlist points past the end of its media file.")
-    streams = _probe_streams(media)
+    streams, length = _probe_rendition(media)
+    if length is not None and _cut_short(length, duration):
+        raise MediaError(
+            f"The source file ends early: only {length:.1f} s of its {duration:.1f} s could be "
+            "read, so the file was probably cut short (an interrupted copy or export). Upload "
+            "the whole file again."
+        )
     videos = [s for s in streams if s.get("codec_type") == "video"]
     audios = [s for s in streams if s.get("codec_type") == "audio"]
     if len(videos) != 1 or len(audios) > 1:

@@ -223,7 +223,7 @@ def _rendition_upload(film: Film, row: Rendition, out: Path, name: str) -> None:
     version = row.source_version
     prefix = f"{film_prefix(film)}renditions/{name}/"
     media_key, playlist_key = prefix + MEDIA_NAME, prefix + PLAYLIST_NAME
-    described = describe_rendition(out)
+    described = describe_rendition(out, duration=film.duration)
     size = (out / MEDIA_NAME).stat().st_size
     objects.upload(out / MEDIA_NAME, media_key)
     objects.upload(out / PLAYLIST_NAME, playlist_key)

@@ -90,3 +90,23 @@ def test_source_whose_first_frames_are_undecodable_ends_ready_or_in_plain_error(
     if film.processing_state == ProcessingState.ERROR:
         assert "/tmp" not in film.processing_error
         assert film.processing_error.endswith(".")
+
+
+@pytest.mark.parametrize("container", ["mp4", "mkv"])
+def test_source_cut_short_ends_in_error_saying_so_not_ready_without_its_end(
+    tmp_path, upload, run_jobs, container
+):
+    whole = tmp_path / f"whole.{container}"
+    _ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=4",
+        "-f", "lavfi", "-i", "sine=d=4", *X264, "-c:a", "aac",
+        *(["-movflags", "+faststart"] if container == "mp4" else []), str(whole),
+    )  # fmt: skip
+    data = whole.read_bytes()
+    cut = tmp_path / f"cut.{container}"
+    cut.write_bytes(data[: len(data) // 3])  # an interrupted copy: the header says 4 s
+    film, elapsed = _process(cut, upload, run_jobs)
+    assert elapsed < BOUND_SECONDS
+    assert film.processing_state == ProcessingState.ERROR
+    assert "cut short" in film.processing_error
+    assert "/tmp" not in film.processing_error
