@@ -7,11 +7,12 @@ to a bounded JPEG without metadata, before viewers are given it.
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 from typing import IO
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from content_app.media.errors import MediaError
 from content_app.media.ffmpeg import IMAGE_TALLEST, POSTER_WIDTH, THUMBNAIL_WIDTH
@@ -61,21 +62,39 @@ def _too_large_message(width: int = 0, height: int = 0) -> str:
 
 
 def image_normalize(source: Path, dest: Path, *, field: str) -> None:
-    """Decode a checked image once and write it as an RGB JPEG within the field's size,
-    orientation applied, with no metadata (EXIF, GPS, comments, ICC)."""
+    """Decode a checked image once and write it as an sRGB JPEG within the field's size,
+    orientation and colour profile applied, with no metadata (EXIF, GPS, comments, ICC)."""
     with source.open("rb") as handle:
         image_check(handle)
     try:
         with Image.open(source) as image:
             image.draft("RGB", SIZES[field])  # JPEG sources decode at a reduced scale
+            icc = image.info.get("icc_profile")
             upright = ImageOps.exif_transpose(image)
             upright.thumbnail(SIZES[field], Image.Resampling.LANCZOS)
-            rgb = _to_rgb(upright)
+            rgb = _to_rgb(_in_srgb(upright, icc) if icc else upright)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise MediaError("The image could not be decoded; upload it again.") from exc
     # A fresh image has no info dict: nothing of the upload's metadata is written.
     clean = Image.frombytes("RGB", rgb.size, rgb.tobytes())
     clean.save(dest, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def _in_srgb(image: Image.Image, icc: bytes) -> Image.Image:
+    """The picture in sRGB, as browsers show an untagged JPEG: the upload's own colour
+    profile (a phone's Display P3, say) is applied before metadata is dropped, or
+    its colours would come out dull or wrong. A profile LittleCMS cannot use is ignored."""
+    if image.mode not in ("RGB", "CMYK"):
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image
+    return converted if isinstance(converted, Image.Image) else image
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

@@ -104,6 +104,77 @@ def _normalized_pixel(tmp_path: Path, image: Image.Image) -> tuple[int, ...]:
     return pixel
 
 
+def _s15(value: float) -> bytes:
+    return struct.pack(">i", round(value * 65536))
+
+
+def _xyz(x: float, y: float, z: float) -> bytes:
+    return b"XYZ " + bytes(4) + _s15(x) + _s15(y) + _s15(z)
+
+
+def display_p3_profile() -> bytes:
+    """A minimal ICC v2 monitor profile with Display P3's primaries (D50-adapted) and a
+    2.2 gamma, as phones tag their photos (ICC.1:2001-04, section 6)."""
+    curve = b"curv" + bytes(4) + struct.pack(">IH", 1, round(2.2 * 256)) + bytes(2)
+    name = b"Display P3 (test)\0"
+    description = b"desc" + bytes(4) + struct.pack(">I", len(name)) + name + bytes(8 + 3 + 67)
+    tags = [
+        (b"desc", description),
+        (b"wtpt", _xyz(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", _xyz(0.5151, 0.2412, -0.0011)),
+        (b"gXYZ", _xyz(0.2920, 0.6922, 0.0419)),
+        (b"bXYZ", _xyz(0.1571, 0.0666, 0.7841)),
+        (b"rTRC", curve),
+        (b"gTRC", curve),
+        (b"bTRC", curve),
+        (b"cprt", b"text" + bytes(4) + b"none\0"),
+    ]
+    start = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for signature, body in tags:
+        data += bytes(-(start + len(data)) % 4)  # tags start on 4-byte boundaries
+        table += signature + struct.pack(">II", start + len(data), len(body))
+        data += body
+    body = struct.pack(">I", len(tags)) + table + data
+    header = (
+        struct.pack(">I4sI", 128 + len(body), bytes(4), 0x02100000)
+        + b"mntrRGB XYZ "
+        + bytes(12)
+        + b"acsp"
+        + bytes(28)
+        + _xyz(0.9642, 1.0, 0.8249)[8:]
+        + bytes(48)
+    )
+    return header + body
+
+
+def test_a_display_p3_photo_is_converted_to_srgb_before_its_profile_is_dropped(tmp_path: Path):
+    source, dest = tmp_path / "in.jpg", tmp_path / "out.jpg"
+    Image.new("RGB", (400, 300), (180, 120, 100)).save(
+        source, "JPEG", quality=95, icc_profile=display_p3_profile()
+    )
+    image_normalize(source, dest, field="poster")
+    with Image.open(dest) as out:
+        assert "icc_profile" not in out.info
+        pixel = out.getpixel((200, 150))
+    assert isinstance(pixel, tuple)
+    # P3's reds are wider than sRGB's: the same numbers mean a stronger red in P3.
+    assert pixel[0] >= 188
+    assert pixel[1] <= 118
+
+
+def test_a_colour_profile_littlecms_cannot_read_is_ignored(tmp_path: Path):
+    source, dest = tmp_path / "in.jpg", tmp_path / "out.jpg"
+    Image.new("RGB", (400, 300), (180, 120, 100)).save(
+        source, "JPEG", quality=95, icc_profile=b"not a profile at all"
+    )
+    image_normalize(source, dest, field="poster")
+    with Image.open(dest) as out:
+        pixel = out.getpixel((200, 150))
+    assert isinstance(pixel, tuple)
+    assert all(abs(a - b) <= 3 for a, b in zip(pixel, (180, 120, 100), strict=True))
+
+
 def test_a_16_bit_grey_scan_keeps_its_greys(tmp_path: Path):
     grey = Image.new("I;16", (400, 300))
     grey.putdata([32768] * (400 * 300))  # mid-grey on a 16-bit scale
