@@ -22,11 +22,12 @@ from datetime import datetime, timedelta
 from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db.models import Max
 from django.utils import timezone
 
 from affea.backup import referenced_keys
 from content_app.media import objects
-from content_app.models import Film, SourceUpload
+from content_app.models import Film, Rendition, SourceUpload
 from content_app.pipeline.live import old_renditions_grace
 from content_app.pipeline.queue import RETRY, get_queue
 
@@ -73,6 +74,16 @@ def _owner(key: str, films: dict[str, int]) -> str:
     return f"film {film_id}" if film_id is not None else f"deleted film {film_uuid}"
 
 
+def _longest_film() -> float:
+    """Seconds of the longest film or rendition: an orphan may be the media of a version
+    replaced a moment ago, whose HLS URLs live as long as that film plays."""
+    lengths = [
+        Film.objects.aggregate(longest=Max("duration"))["longest"],
+        Rendition.objects.aggregate(longest=Max("seconds"))["longest"],
+    ]
+    return max((length for length in lengths if length is not None), default=0.0)
+
+
 def orphans_sweep(*, now: datetime | None = None) -> list[str]:
     """Enqueue the deletion of objects under films/ that no row names and that are older
     than STORAGE_ORPHAN_AGE; report (and log) one line per object."""
@@ -82,7 +93,7 @@ def orphans_sweep(*, now: datetime | None = None) -> list[str]:
     in_use = keys_in_use()
     films = {str(film_uuid): pk for film_uuid, pk in Film.objects.values_list("uuid", "pk")}
     cutoff = now - orphan_age()
-    grace = old_renditions_grace()
+    grace = old_renditions_grace(_longest_film())
     doomed: list[str] = []
     report: list[str] = []
     for key in stored:

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import django_rq
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -68,7 +69,10 @@ def _newer_than_everything_stored(key: str, *prefixes: str) -> str:
 
 
 def _grace() -> str:
-    return f"{old_renditions_grace().total_seconds():.0f} s"
+    """The wait of a sweep's deletions: HLS URLs of the longest film or rendition stored."""
+    lengths = [f.duration or 0.0 for f in Film.objects.all()]
+    lengths += [r.seconds for r in Rendition.objects.all()]
+    return f"{old_renditions_grace(max(lengths, default=0.0)).total_seconds():.0f} s"
 
 
 def test_sweep_deletes_old_unnamed_objects_and_keeps_named_and_young_ones(
@@ -124,6 +128,25 @@ def test_sweep_deletes_old_unnamed_objects_and_keeps_named_and_young_ones(
 
     _run_scheduled(run_jobs)
     assert _bucket(*prefixes) == named | {young}
+
+
+def test_an_orphan_outlives_the_hls_urls_of_the_longest_film(redis_connection):
+    """An orphan may be the media of a feature replaced a moment ago: players were given
+    HLS URLs to it that live as long as the feature plays."""
+    Film.objects.create(title="Feature", slug="feature", duration=2 * 3600.0)
+    film = Film.objects.create(title="Recut", slug="recut", duration=60.0)
+    orphan = _store(f"{pipeline.film_prefix(film)}renditions/v1-360p-replaced/media.mp4")
+    now = default_storage.get_modified_time(orphan) + sweep.orphan_age() + timedelta(seconds=1)
+    before = timezone.now()
+    report = _about(sweep.orphans_sweep(now=now), pipeline.film_prefix(film))
+    wait = settings.AWS_QUERYSTRING_EXPIRE + 2 * 3600 + 60
+    assert report == [
+        f"film {film.pk}: orphan {orphan} (24 h old, named by no row) deleted in {wait} s"
+    ]
+    scheduled = django_rq.get_queue("default").scheduled_job_registry
+    [job_id] = scheduled.get_job_ids()
+    runs_at = scheduled.get_scheduled_time(job_id)
+    assert runs_at >= before + timedelta(seconds=wait - 1)
 
 
 def test_an_orphan_named_by_a_row_again_before_its_deletion_runs_is_kept(run_jobs):
