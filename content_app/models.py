@@ -85,6 +85,9 @@ class Film(models.Model):
     # Staff-uploaded images are kept; generated ones are replaced on reprocessing.
     thumbnail_generated = models.BooleanField(default=False, editable=False)
     poster_generated = models.BooleanField(default=False, editable=False)
+    # Images generated for a source version not on air yet ({"version": N, field: key}):
+    # shown when that version goes on air (content_app.pipeline.live), dropped with it.
+    images_next = models.JSONField(default=dict, blank=True, editable=False)
     # Staff uploads waiting to be re-encoded by the worker (field -> uploaded key): viewers
     # are shown an upload only once re-encoded (content_app.pipeline.images).
     images_pending = models.JSONField(default=dict, blank=True, editable=False)

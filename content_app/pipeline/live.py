@@ -53,7 +53,53 @@ def film_go_live_if_due(*, film_id: int, version: int, complete: bool) -> bool:
     # From the renditions too: the film's duration may already be the new source's.
     longest = max(longest_seconds(replaced), film.duration or 0.0)
     enqueue_cleanup(doomed, delay=old_renditions_grace(longest))
+    _show_staged_images(film, version)
     return True
+
+
+def wants_generated(film: Film, name: str) -> bool:
+    """Whether the pipeline makes this image: not when staff uploaded one (shown or pending)."""
+    if name in film.images_pending:
+        return False
+    return not getattr(film, name).name or bool(getattr(film, f"{name}_generated"))
+
+
+def film_show_generated_images(film: Film, images: dict[str, str]) -> None:
+    """Show the generated `images` (field -> key) on the locked `film`; the generated ones
+    they replace go once the URLs given out to them have expired."""
+    if not images:
+        return
+    fields: dict[str, object] = {}
+    replaced: list[str] = []
+    for name, key in images.items():
+        fields.update({name: key, f"{name}_generated": True})
+        if getattr(film, f"{name}_generated"):
+            replaced.append(getattr(film, name).name or "")
+    Film.objects.filter(pk=film.pk).update(**fields)
+    catalogue_changed()
+    enqueue_cleanup(replaced, delay=old_renditions_grace())
+
+
+def _show_staged_images(film: Film, version: int) -> None:
+    """Show the images generated for `version` while another was on air."""
+    staged = {name: key for name, key in film.images_next.items() if name != "version"}
+    if not film.images_next:
+        return
+    shown = staged if film.images_next.get("version") == version else {}
+    # Decided again here: an image staff uploaded since it was generated wins.
+    shown = {name: key for name, key in shown.items() if wants_generated(film, name)}
+    film_show_generated_images(film, shown)
+    Film.objects.filter(pk=film.pk).update(images_next={})
+    enqueue_cleanup([key for key in staged.values() if key not in shown.values()])
+
+
+def film_drop_unaired_images(*, film: Film) -> list[str]:
+    """Forget images generated for a version that never went on air; return their keys."""
+    staged = [key for name, key in film.images_next.items() if name != "version"]
+    if film.images_next:
+        Film.objects.filter(pk=film.pk).update(images_next={})
+        film.images_next = {}
+    return staged
 
 
 def film_drop_unaired(*, film: Film) -> list[str]:

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from content_app.catalogue_cache import catalogue_changed
 from content_app.models import Film, ProcessingState, ProcessingStep
-from content_app.pipeline.live import film_drop_unaired
+from content_app.pipeline.live import film_drop_unaired, film_drop_unaired_images
 from content_app.pipeline.queue import (
     STEP_PROBE,
     enqueue_cleanup,
@@ -28,7 +28,7 @@ def film_processing_restart(*, film: Film) -> int:
     """
     locked = Film.objects.select_for_update().get(pk=film.pk)
     version = locked.source_version + 1
-    doomed = film_drop_unaired(film=locked)
+    doomed = film_drop_unaired(film=locked) + film_drop_unaired_images(film=locked)
     ProcessingStep.objects.filter(film=locked).delete()  # the timeline is the new version's
     fields: dict[str, object] = {
         "source_version": version,

@@ -55,15 +55,18 @@ def generated_image_marker(version: int) -> str:
 
 
 def _images_current(version: int) -> Q:
-    """The film has both images: staff's own, or generated for this very version (those of
-    an earlier version stay on show until this version's replace them)."""
+    """The film has both images: staff's own, or generated for this very version, shown or
+    waiting for it to go on air (those of an earlier version stay on show until then)."""
     marker = generated_image_marker(version)
-    return (
-        ~Q(thumbnail="")
-        & ~Q(poster="")
-        & (Q(thumbnail_generated=False) | Q(thumbnail__contains=marker))
-        & (Q(poster_generated=False) | Q(poster__contains=marker))
-    )
+    staged = Q(images_next__version=version)
+
+    def ready(name: str) -> Q:
+        shown = ~Q(**{name: ""}) & (
+            Q(**{f"{name}_generated": False}) | Q(**{f"{name}__contains": marker})
+        )
+        return shown | (staged & Q(images_next__has_key=name))
+
+    return ready("thumbnail") & ready("poster")
 
 
 def step_done(film_id: int, version: int, step: str) -> bool:

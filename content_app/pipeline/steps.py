@@ -33,6 +33,7 @@ from content_app.media.packaging import describe_rendition
 from content_app.media.probe import VIDEO_EXTENSIONS, ProbeResult, probe
 from content_app.models import Film, Rendition, RenditionStatus
 from content_app.pipeline.failures import step_failures
+from content_app.pipeline.live import film_show_generated_images, wants_generated
 from content_app.pipeline.queue import (
     LOWEST_RUNG,
     STEP_IMAGES,
@@ -289,19 +290,12 @@ def _grab_frame(source: Path, out: Path, film: Film) -> None:
     raise MediaError("FFmpeg could not decode any frame of the video to make a thumbnail.")
 
 
-def _wants_generated(film: Film, name: str) -> bool:
-    """Whether the pipeline makes this image: not when staff uploaded one (shown or pending)."""
-    if name in film.images_pending:
-        return False
-    return not getattr(film, name).name or bool(getattr(film, f"{name}_generated"))
-
-
 def _images(film_id: int, version: int) -> None:
     film = current_film(film_id, version)
     if film is None:
         return
-    want_thumbnail = _wants_generated(film, "thumbnail")
-    want_poster = _wants_generated(film, "poster")
+    want_thumbnail = wants_generated(film, "thumbnail")
+    want_poster = wants_generated(film, "poster")
     if not want_thumbnail and not want_poster:
         film_update_state(film_id=film_id, version=version)
         return
@@ -318,19 +312,21 @@ def _images(film_id: int, version: int) -> None:
         current = (
             Film.objects.select_for_update().filter(pk=film_id, source_version=version).first()
         )
-        if current is None:
-            doomed = list(keys.values())
-        else:
-            # Decided again under the lock: an image staff uploaded meanwhile wins.
-            fields: dict[str, object] = {}
-            replaced: list[str] = []
-            for name in ("thumbnail", "poster"):
-                if _wants_generated(film, name) and _wants_generated(current, name):
-                    fields.update({name: keys[name], f"{name}_generated": True})
-                    if getattr(current, f"{name}_generated"):
-                        replaced.append(getattr(current, name).name or "")
-            doomed = [k for k in keys.values() if k not in fields.values()] + replaced
-            Film.objects.filter(pk=film_id, source_version=version).update(**fields)
-            catalogue_changed()
+        # Decided again under the lock: an image staff uploaded meanwhile wins.
+        wanted = {
+            name: key
+            for name, key in keys.items()
+            if current is not None
+            and wants_generated(film, name)
+            and wants_generated(current, name)
+        }
+        doomed = [key for key in keys.values() if key not in wanted.values()]
+        if current is not None and current.live_version == version:
+            film_show_generated_images(current, wanted)
+        elif current is not None:
+            # Viewers keep the images of the version on air until this one replaces it.
+            doomed += [key for name, key in current.images_next.items() if name != "version"]
+            staged = {"version": version, **wanted} if wanted else {}
+            Film.objects.filter(pk=film_id, source_version=version).update(images_next=staged)
     objects.delete(doomed)
     film_update_state(film_id=film_id, version=version)

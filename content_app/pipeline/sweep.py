@@ -44,11 +44,14 @@ def orphan_age() -> timedelta:
 
 def keys_in_use() -> set[str]:
     """Every storage key a row names: file fields, renditions, the source being processed,
-    staff uploads waiting to be re-encoded, direct uploads waiting for their film."""
+    staff uploads waiting to be re-encoded, images waiting for their version to go on air,
+    direct uploads waiting for their film."""
     keys = {key for _, key in referenced_keys()}
-    for processing, pending in Film.objects.values_list("processing_source", "images_pending"):
+    rows = Film.objects.values_list("processing_source", "images_pending", "images_next")
+    for processing, pending, staged in rows:
         keys.add(processing)
         keys.update(pending.values())
+        keys.update(str(key) for name, key in staged.items() if name != "version")
     # Uploads from the add page, assembled and waiting for their film to be saved.
     keys.update(SourceUpload.objects.exclude(assembled_at=None).values_list("key", flat=True))
     keys.discard("")

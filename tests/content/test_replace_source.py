@@ -27,6 +27,7 @@ def _bucket_keys(film: Film) -> set[str]:
 def _row_keys(film: Film) -> set[str]:
     film.refresh_from_db()
     keys = {film.source.name, film.thumbnail.name, film.poster.name}
+    keys |= {key for name, key in film.images_next.items() if name != "version"}
     for rendition in Rendition.objects.filter(film=film):
         keys |= {rendition.media_key, rendition.playlist_key}
     return {key for key in keys if key}
@@ -147,3 +148,71 @@ def test_replacing_again_while_processing_drops_the_unaired_version(
     assert film.duration == pytest.approx(4.0, abs=0.2)
     _run_delayed_cleanups(run_jobs)
     assert _bucket_keys(film) == _row_keys(film)
+
+
+def _replaced_up_to_its_images(film: Film, make_video, upload) -> None:
+    """Replace the source and run the new version's steps but its ladder (360p)."""
+    film.refresh_from_db()
+    film.source = upload(make_video(width=640, height=360, seconds=3.0), name="recut.mp4")
+    film.save()
+    worker = django_rq.get_worker("high", "default", worker_class="rq.SimpleWorker")
+    worker.work(burst=True, max_jobs=4, with_scheduler=False)  # saved, probe, 120p, images
+    film.refresh_from_db()
+    assert film.images_next.get("version") == 2
+    assert film.processing_state == ProcessingState.PROCESSING
+
+
+def test_viewers_keep_the_old_images_until_the_new_version_is_on_air(make_video, upload, run_jobs):
+    film = Film.objects.create(
+        title="Cards", slug="cards", source=upload(make_video(width=640, height=360))
+    )
+    run_jobs()
+    film.refresh_from_db()
+    old = {film.thumbnail.name, film.poster.name}
+    _replaced_up_to_its_images(film, make_video, upload)
+    assert {film.thumbnail.name, film.poster.name} == old
+    assert old <= _bucket_keys(film)
+
+    run_jobs()  # the ladder: the new version is complete and goes on air with its images
+    film.refresh_from_db()
+    assert film.live_version == 2
+    assert film.processing_state == ProcessingState.READY
+    assert all("/images/v2-" in key for key in (film.thumbnail.name, film.poster.name))
+    assert film.images_next == {}
+    # Pages and lists signed URLs to the old images: they outlive the switch, then go.
+    assert old <= _bucket_keys(film)
+    _run_delayed_cleanups(run_jobs)
+    assert _bucket_keys(film) == _row_keys(film)
+
+
+def test_a_new_source_failing_after_its_images_leaves_the_old_images_with_the_old_video(
+    make_video, upload, run_jobs, monkeypatch
+):
+    from content_app.media.errors import MediaError
+    from content_app.pipeline import steps
+
+    film = Film.objects.create(
+        title="Fails", slug="fails", source=upload(make_video(width=640, height=360))
+    )
+    run_jobs()
+    film.refresh_from_db()
+    old = {film.thumbnail.name, film.poster.name}
+    _replaced_up_to_its_images(film, make_video, upload)
+
+    def ffmpeg_refuses(*args, **kwargs):
+        raise MediaError("FFmpeg failed on this rung.")
+
+    monkeypatch.setattr(steps, "run_ffmpeg", ffmpeg_refuses)
+    run_jobs()
+    film.refresh_from_db()
+    assert film.processing_state == ProcessingState.ERROR
+    assert film.live_version == 1
+    assert {film.thumbnail.name, film.poster.name} == old
+    _run_delayed_cleanups(run_jobs)
+    assert _bucket_keys(film) == _row_keys(film)
+    # Reprocessing drops the failed version's images with it.
+    pipeline.film_processing_restart(film=film)
+    film.refresh_from_db()
+    assert film.images_next == {}
+    _run_delayed_cleanups(run_jobs)
+    assert {film.thumbnail.name, film.poster.name} == old

@@ -40,6 +40,7 @@ def _row_keys() -> set[str]:
     for film in Film.objects.all():
         keys |= {film.source.name, film.thumbnail.name, film.poster.name, film.processing_source}
         keys |= set(film.images_pending.values())
+        keys |= {key for name, key in film.images_next.items() if name != "version"}
     for rendition in Rendition.objects.all():
         keys |= {rendition.media_key, rendition.playlist_key}
     keys |= {subtitle.file.name for subtitle in Subtitle.objects.all()}
@@ -90,10 +91,11 @@ def test_sweep_deletes_old_unnamed_objects_and_keeps_named_and_young_ones(
     assert film.live_version == 2
     gone_prefix = f"films/{uuid.uuid4()}/"
     prefixes = (pipeline.film_prefix(film), gone_prefix)
-    # The replaced version's renditions wait for their delayed deletion, which Redis loses.
+    # The replaced version's renditions and images wait for their delayed deletion, which
+    # Redis loses.
     lost = _bucket(*prefixes) - _row_keys()
     assert lost
-    assert all("/renditions/v1-" in key for key in lost)
+    assert all("/renditions/v1-" in key or "/images/v1-" in key for key in lost)
     redis_connection.flushdb()
     # Leftovers of a film deleted while its clean-up was lost too.
     gone = _store(f"{gone_prefix}source-0123456789ab.mp4")
