@@ -207,8 +207,9 @@ class RenditionInline(admin.TabularInline):
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Rendition]:
-        # `version` reads each row's film: joined, not one query per row.
-        return super().get_queryset(request).select_related("film")
+        # `version` reads each row's film: joined, not one query per row. Replaced renditions
+        # kept for players' links (pipeline.live) are neither on air nor being made.
+        return super().get_queryset(request).filter(retired_at=None).select_related("film")
 
     @admin.display(description="Source version")
     def version(self, rendition: Rendition) -> str:

@@ -65,9 +65,13 @@ def variant_token(
     user: User | AnonymousUser,
     expires_at: datetime,
     binding: dict[str, str] | None = None,
+    version: int | None = None,
 ) -> str:
     payload = {
         "f": film_id,
+        # The version on air when the master was given out: its variants keep playing
+        # that version while it is kept after a switch (content_app.pipeline.live).
+        "v": version,
         "u": user.pk or 0,  # 0: an anonymous viewer of a public-playback film
         "p": password_claim(user) if isinstance(user, User) else "",
         "b": binding or {},
@@ -91,7 +95,13 @@ def variant_token_for(
     film: Film, user: User | AnonymousUser, *, binding: dict[str, str] | None = None
 ) -> str:
     expires_at = timezone.now() + timedelta(seconds=playback_ttl(film))
-    return variant_token(film_id=film.pk, user=user, expires_at=expires_at, binding=binding)
+    return variant_token(
+        film_id=film.pk,
+        user=user,
+        expires_at=expires_at,
+        binding=binding,
+        version=film.live_version,
+    )
 
 
 def _session_is_live(session_key: str, user: User) -> bool:
@@ -147,6 +157,13 @@ def variant_token_user(token: str, *, film_id: int) -> int:
     ):
         raise DomainError("This playlist link is invalid.", status=403)
     return user.pk
+
+
+def variant_token_version(token: str) -> int | None:
+    """The source version a token's master was made of (None: a token from before versions
+    were named, which plays the version on air). Call after `variant_token_user`."""
+    version = _payload(token).get("v")
+    return version if isinstance(version, int) else None
 
 
 # --- Writing playlists ------------------------------------------------------------

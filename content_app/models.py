@@ -203,6 +203,9 @@ class Rendition(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a newer version replaced this one on air: kept (row and objects) while players
+    # may still use playlists and URLs given out to it (content_app.pipeline.live).
+    retired_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [

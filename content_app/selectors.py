@@ -111,6 +111,25 @@ def playable_renditions(*, user: Viewer, film_id: int) -> QuerySet[Rendition]:
     )
 
 
+def variant_rendition(
+    *, user: Viewer, film_id: int, quality: str, version: int | None
+) -> Rendition | None:
+    """The rendition an HLS variant link plays: of the `version` its master was made of,
+    on air or replaced but kept for players (None: the version on air), if `user` may play
+    the film."""
+    if version is None:
+        rows = playable_renditions(user=user, film_id=film_id)
+    else:
+        kept = Q(source_version=F("film__live_version")) | ~Q(retired_at=None)
+        rows = Rendition.objects.filter(
+            kept,
+            status=RenditionStatus.READY,
+            source_version=version,
+            film__in=films_playable_by(user).filter(pk=film_id).values("pk"),
+        ).exclude(media_key="")
+    return rows.filter(quality=quality).select_related("film").first()
+
+
 # --- Films with what lists and pages show ------------------------------------------------
 
 

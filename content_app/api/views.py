@@ -354,15 +354,13 @@ class HLSVariantView(APIView):
     )
     def get(self, request: Request, pk: str, quality: str) -> HttpResponse:
         film_id = int(pk)  # a regex route (at most 18 digits): the id arrives as text
-        user_id = hls.variant_token_user(request.query_params.get("token", ""), film_id=film_id)
+        token = request.query_params.get("token", "")
+        user_id = hls.variant_token_user(token, film_id=film_id)
         user = selectors.playback_viewer(user_id)
         if user is None:
             raise DomainError("This playlist link is invalid.", status=403)
-        rendition = (
-            selectors.playable_renditions(user=user, film_id=film_id)
-            .filter(quality=quality)
-            .select_related("film")
-            .first()
+        rendition = selectors.variant_rendition(
+            user=user, film_id=film_id, quality=quality, version=hls.variant_token_version(token)
         )
         if rendition is None:
             raise NotFound("No such film, or this quality is not playable.")

@@ -3,21 +3,24 @@
 Viewers are shown the renditions of `Film.live_version` only (content_app.selectors). A
 version goes on air when it is complete, or at its first playable rendition when nothing
 else is on air (a new film is playable at its lowest rung). The switch is one transaction;
-the renditions of the other versions go with it, their objects once players that were
-given URLs to them can no longer use those URLs.
+the renditions of the version replaced are retired with it (`Rendition.retired_at`) and
+deleted, rows and objects, once players that were given playlists and URLs to them can no
+longer use them.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from content_app.catalogue_cache import catalogue_changed
+from content_app.media import objects
 from content_app.models import Film, Rendition, RenditionStatus
 from content_app.pipeline.queue import enqueue_cleanup
 from content_app.pipeline.storage import rendition_keys
-from content_app.playback import longest_seconds, url_ttl_for
+from content_app.playback import url_ttl_for
 
 
 def _playable(film_id: int, version: int) -> bool:
@@ -44,17 +47,35 @@ def film_go_live_if_due(*, film_id: int, version: int, complete: bool) -> bool:
         return False
     if not complete and (_playable(film_id, film.live_version) or not _playable(film_id, version)):
         return False
-    others = Rendition.objects.filter(film_id=film_id).exclude(source_version=version)
-    replaced = list(others)
-    doomed = rendition_keys(replaced)
-    others.delete()
+    # The version replaced is kept for players holding its playlists and URLs (an HLS
+    # master given out before now names its variants); `renditions_retired_delete` takes
+    # it once they have expired.
+    others = Rendition.objects.filter(film_id=film_id, retired_at=None)
+    others.exclude(source_version=version).update(retired_at=timezone.now())
     Film.objects.filter(pk=film_id).update(live_version=version)
     catalogue_changed()
-    # From the renditions too: the film's duration may already be the new source's.
-    longest = max(longest_seconds(replaced), film.duration or 0.0)
-    enqueue_cleanup(doomed, delay=old_renditions_grace(longest))
     _show_staged_images(film, version)
     return True
+
+
+def renditions_retired_delete(*, now: datetime | None = None) -> list[str]:
+    """Delete the replaced renditions (objects, then rows) that no URL given out can still
+    reach; one line each. Run by the reconciler."""
+    now = now or timezone.now()
+    retired = Rendition.objects.exclude(retired_at=None).select_related("film")
+    columns = ("media_key", "playlist_key", "seconds", "retired_at", "film_id", "film__duration")
+    # From the film too: its duration may be the new source's, which URLs were timed by.
+    gone = [
+        r
+        for r in retired.only(*columns)
+        if r.retired_at
+        and r.retired_at + old_renditions_grace(max(r.seconds, r.film.duration or 0.0)) <= now
+    ]
+    if not gone:
+        return []
+    objects.delete(rendition_keys(gone))
+    Rendition.objects.filter(pk__in=[r.pk for r in gone]).delete()
+    return [f"film {r.film_id}: replaced rendition {r.pk} deleted" for r in gone]
 
 
 def wants_generated(film: Film, name: str) -> bool:
@@ -103,8 +124,10 @@ def film_drop_unaired_images(*, film: Film) -> list[str]:
 
 
 def film_drop_unaired(*, film: Film) -> list[str]:
-    """Delete the renditions of every version but the one on air; return their keys."""
-    stale = Rendition.objects.filter(film=film).exclude(source_version=film.live_version)
+    """Delete the renditions of versions never on air; return their keys."""
+    stale = Rendition.objects.filter(film=film, retired_at=None).exclude(
+        source_version=film.live_version
+    )
     doomed = rendition_keys(list(stale))
     stale.delete()
     return doomed

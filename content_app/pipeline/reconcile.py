@@ -29,6 +29,7 @@ from content_app.models import (
 )
 from content_app.pipeline.failures import step_label, transient_kind
 from content_app.pipeline.images import images_requeue_lost
+from content_app.pipeline.live import renditions_retired_delete
 from content_app.pipeline.queue import (
     GIVEN_UP,
     LOWEST_RUNG,
@@ -92,6 +93,7 @@ def films_reconcile() -> list[str]:
     # being down must not keep films from their steps or from `error`.
     report += _chore("lost image uploads", images_requeue_lost)
     report += _chore("abandoned uploads", _stale_uploads)
+    report += _chore("replaced renditions", renditions_retired_delete)
     return report
 
 

@@ -43,8 +43,10 @@ _PREFETCHED = "staff_renditions"
 
 
 def with_staff_renditions(films: QuerySet[Film]) -> QuerySet[Film]:
-    """Films with every version's renditions loaded at once, for `film_renditions`."""
-    rows = Rendition.objects.only(*_COLUMNS).order_by("height")
+    """Films with every version's renditions loaded at once, for `film_renditions`; not
+    those replaced but kept for players' links (pipeline.live): neither on air nor being
+    made."""
+    rows = Rendition.objects.filter(retired_at=None).only(*_COLUMNS).order_by("height")
     return films.prefetch_related(Prefetch("renditions", queryset=rows, to_attr=_PREFETCHED))
 
 
@@ -55,7 +57,7 @@ def films_with_renditions(ids: list[int]) -> QuerySet[Film]:
 def _all_renditions(film: Film) -> list[Rendition]:
     rows: list[Rendition] | None = getattr(film, _PREFETCHED, None)
     if rows is None:
-        rows = list(film.renditions.only(*_COLUMNS).order_by("height"))
+        rows = list(film.renditions.filter(retired_at=None).only(*_COLUMNS).order_by("height"))
         setattr(film, _PREFETCHED, rows)
     return rows
 

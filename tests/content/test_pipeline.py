@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import django_rq
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from content_app import pipeline, services, tasks
 from content_app.media import objects
 from content_app.models import Film, ProcessingState, Rendition, RenditionStatus
+from content_app.pipeline.live import renditions_retired_delete
 from content_app.pipeline.queue import RETRY
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -27,11 +31,13 @@ def _row_keys(film: Film) -> set[str]:
 
 
 def _run_delayed_cleanups(run_jobs) -> None:
-    """Run the deletions of replaced renditions now, not once players' signed URLs expire."""
+    """Run the deletions kept for players' signed URLs now, not once those expire: delayed
+    jobs, and the replaced renditions the reconciler takes."""
     scheduled = django_rq.get_queue("default").scheduled_job_registry
     for job_id in scheduled.get_job_ids():
         scheduled.requeue(job_id)
     run_jobs()
+    renditions_retired_delete(now=timezone.now() + timedelta(days=8))
 
 
 def test_new_film_becomes_ready_with_ladder_thumbnail_and_poster(make_video, upload, run_jobs):
@@ -270,7 +276,7 @@ def test_reprocess_makes_every_rendition_again(make_video, upload, run_jobs):
     assert film.processing_state == ProcessingState.READY
     assert film.processing_note == ""
     assert film.source_version == 2
-    assert Rendition.objects.get(film=film).media_key != first_key
+    assert Rendition.objects.get(film=film, retired_at=None).media_key != first_key
     _run_delayed_cleanups(run_jobs)
     assert _bucket_keys(film) == _row_keys(film)
 

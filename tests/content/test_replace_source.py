@@ -3,13 +3,17 @@ the new one is ready, and keep it for good if the new one fails."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import django_rq
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from content_app import pipeline, selectors
 from content_app.media import objects
 from content_app.models import Film, ProcessingState, Rendition, RenditionStatus
+from content_app.pipeline.live import renditions_retired_delete
 from users_app.models import User
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -34,13 +38,15 @@ def _row_keys(film: Film) -> set[str]:
 
 
 def _run_delayed_cleanups(run_jobs) -> None:
-    """Run the deletions kept for players' signed URLs now instead of minutes from now."""
+    """Run the deletions kept for players' signed URLs now instead of minutes from now:
+    delayed jobs, and the replaced renditions the reconciler takes."""
     scheduled = django_rq.get_queue("default").scheduled_job_registry
     for job_id in scheduled.get_job_ids():
         job = django_rq.get_queue("default").fetch_job(job_id)
         if job and job.func_name == "content_app.tasks.delete_objects":
             scheduled.requeue(job_id)
     run_jobs()
+    renditions_retired_delete(now=timezone.now() + timedelta(days=8))
 
 
 def _viewer_sees(film: Film, viewer: User) -> dict[str, str]:
@@ -93,7 +99,12 @@ def test_old_version_stays_on_air_until_the_new_one_is_ready_then_switches(
     new = _viewer_sees(film, viewer)
     assert sorted(new) == ["120p"]  # the new source is 180 px high
     assert not set(new.values()) & set(old.values())
-    assert set(film.renditions.values_list("source_version", flat=True)) == {2}
+    # The old version is retired, kept for players holding its master, URLs and playlists.
+    assert set(
+        film.renditions.filter(retired_at=None).values_list("source_version", flat=True)
+    ) == {2}
+    assert not film.renditions.filter(source_version=1, retired_at=None).exists()
+    assert film.renditions.filter(source_version=1).exclude(retired_at=None).exists()
     # Old objects outlive the switch for players holding signed URLs, then go.
     assert set(old.values()) <= _bucket_keys(film)
     _run_delayed_cleanups(run_jobs)
@@ -216,3 +227,45 @@ def test_a_new_source_failing_after_its_images_leaves_the_old_images_with_the_ol
     assert film.images_next == {}
     _run_delayed_cleanups(run_jobs)
     assert {film.thumbnail.name, film.poster.name} == old
+
+
+def _variant_uris(master: str) -> list[str]:
+    return [line for line in master.splitlines() if line and not line.startswith("#")]
+
+
+def test_a_master_given_out_before_the_switch_keeps_playing_the_version_it_named(
+    make_video, upload, run_jobs, viewer
+):
+    film = Film.objects.create(
+        title="Mid-film", slug="mid-film", source=upload(make_video(width=640, height=360))
+    )
+    run_jobs()
+    _published(film)
+    api = APIClient()
+    api.force_authenticate(viewer)
+    before = _variant_uris(api.get(f"/api/content/{film.pk}/hls/master.m3u8").content.decode())
+    assert len(before) == 2  # 120p and 360p
+
+    film.refresh_from_db()
+    film.source = upload(make_video(width=320, height=180, seconds=3.0), name="recut.mp4")
+    film.save()
+    run_jobs()
+    film.refresh_from_db()
+    assert film.live_version == 2
+    # A player switching level mid-film gets the cut it started, both rungs of it (the new
+    # cut has no 360p), not the new cut's timeline under the old one's.
+    for uri in before:
+        variant = APIClient().get(f"/api/content/{film.pk}/hls/{uri}")
+        assert variant.status_code == 200, uri
+        assert "/renditions/v1-" in variant.content.decode()
+    after = _variant_uris(api.get(f"/api/content/{film.pk}/hls/master.m3u8").content.decode())
+    assert len(after) == 1
+    assert (
+        "/renditions/v2-"
+        in APIClient().get(f"/api/content/{film.pk}/hls/{after[0]}").content.decode()
+    )
+
+    # Once every URL given out to it has expired, the old version goes, rows and objects.
+    _run_delayed_cleanups(run_jobs)
+    assert APIClient().get(f"/api/content/{film.pk}/hls/{before[1]}").status_code == 404
+    assert _bucket_keys(film) == _row_keys(film)
