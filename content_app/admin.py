@@ -400,7 +400,10 @@ class FilmAdmin(CheckedSelectionMixin, FilmUploadAdminMixin, admin.ModelAdmin):
             model_fields = {f.name for f in Film._meta.concrete_fields}
             changed = [name for name in form.changed_data if name in model_fields]
             images = [name for name in ("thumbnail", "poster") if name in changed]
-            previous = Film.objects.filter(pk=obj.pk).values(*images).first() if images else None
+            # Locked until the save commits: a step recording generated images meanwhile
+            # waits, then finds the staff upload pending and keeps off that field.
+            locked = Film.objects.select_for_update().filter(pk=obj.pk)
+            previous = locked.values(*images).first() if images else None
             if changed:
                 _save_taking_a_free_slug(obj, form, update_fields=[*changed, "updated_at"])
                 catalogue_changed()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -250,3 +251,53 @@ def test_staff_image_is_shown_only_once_re_encoded_and_the_upload_goes(staff_cli
         assert out.format == "JPEG"
         assert out.size == (1280, 1920)
         assert not out.getexif()
+
+
+def test_a_staff_poster_saved_while_the_first_images_are_recorded_wins_and_leaks_nothing(
+    staff_client, run_jobs, make_video, upload, monkeypatch
+):
+    import django_rq
+    from django.db import connection
+
+    from content_app import admin as film_admin
+    from content_app.models import Rendition
+
+    film = Film.objects.create(title="Race", slug="race", source=upload(make_video()))
+    queue = django_rq.get_queue("high")
+    worker = django_rq.get_worker("high", "default", worker_class="rq.SimpleWorker")
+    worker.work(burst=True, max_jobs=3, with_scheduler=False)  # saved source, probe, 120p
+    queued = queue.fetch_job(f"film-{film.pk}-v1-images")
+    assert queued is not None
+    queued.delete()  # run below by hand, at the worst moment
+    save = film_admin._save_taking_a_free_slug
+    steps: list[threading.Thread] = []
+
+    def images_recorded_meanwhile(*args, **kwargs):
+        def images() -> None:
+            try:
+                pipeline.film_make_images(film_id=film.pk, version=1)
+            finally:
+                connection.close()
+
+        # Between the form reading the film's images and saving the upload.
+        step = threading.Thread(target=images)
+        step.start()
+        step.join(timeout=3)  # unless the form holds the row, the step records its images now
+        steps.append(step)
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(film_admin, "_save_taking_a_free_slug", images_recorded_meanwhile)
+    photo = SimpleUploadedFile("mine.jpg", _photo(), content_type="image/jpeg")
+    response = _change(staff_client, film, poster=photo)
+    assert response.status_code == 302
+    for step in steps:
+        step.join(timeout=60)
+    run_jobs()  # the poster's re-encoding
+    film.refresh_from_db()
+    assert (film.poster.name or "").startswith(f"films/{film.uuid}/images/staff-poster-")
+    assert not film.poster_generated
+    assert film.thumbnail_generated
+    named = {film.source.name, film.thumbnail.name, film.poster.name}
+    for rendition in Rendition.objects.filter(film=film):
+        named |= {rendition.media_key, rendition.playlist_key}
+    assert set(objects.list_keys(pipeline.film_prefix(film))) == named
