@@ -132,7 +132,14 @@ def _payload(token: str) -> dict[str, object]:
 
 
 def variant_token_user(token: str, *, film_id: int) -> int:
-    """Return the viewer (0: anonymous) a live token was issued to for this film; else 403.
+    """The viewer (0: anonymous) a live token was issued to for this film; else 403."""
+    return variant_token_grant(token, film_id=film_id)[0]
+
+
+def variant_token_grant(token: str, *, film_id: int) -> tuple[int, int | None]:
+    """Return (the viewer, 0 for anonymous; the source version its master was made of, None
+    for a token from before versions were named, which plays the version on air) of a live
+    token issued for this film; else 403.
 
     A token dies with the playback window, with the viewer's password (so with a
     password change or "log out everywhere"), and with the sign-in that fetched the
@@ -144,9 +151,11 @@ def variant_token_user(token: str, *, film_id: int) -> int:
         raise DomainError("This playlist link is invalid.", status=403)
     if int(str(payload.get("e", 0))) < int(timezone.now().timestamp()):
         raise DomainError("This playlist link has expired.", status=403)
+    version = payload.get("v")
+    named = version if isinstance(version, int) else None
     user_id = payload.get("u")
     if user_id == 0:
-        return 0
+        return 0, named
     if not isinstance(user_id, int):
         raise DomainError("This playlist link is invalid.", status=403)
     user = User.objects.filter(pk=user_id, is_active=True).first()
@@ -156,14 +165,7 @@ def variant_token_user(token: str, *, film_id: int) -> int:
         or not _binding_is_live(payload.get("b"), user)
     ):
         raise DomainError("This playlist link is invalid.", status=403)
-    return user.pk
-
-
-def variant_token_version(token: str) -> int | None:
-    """The source version a token's master was made of (None: a token from before versions
-    were named, which plays the version on air). Call after `variant_token_user`."""
-    version = _payload(token).get("v")
-    return version if isinstance(version, int) else None
+    return user.pk, named
 
 
 # --- Writing playlists ------------------------------------------------------------

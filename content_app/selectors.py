@@ -47,7 +47,12 @@ def search_vector() -> SearchVector:
 def _playable() -> Q:
     """A rendition that can be played: encoded, stored, of the version on air (a replaced
     source stays on air until its successor is ready)."""
-    return _live() & Q(status=RenditionStatus.READY) & ~Q(media_key="")
+    return _live() & _encoded()
+
+
+def _encoded() -> Q:
+    """A rendition encoded and stored, of whichever version."""
+    return Q(status=RenditionStatus.READY) & ~Q(media_key="")
 
 
 def _live() -> Q:
@@ -120,13 +125,11 @@ def variant_rendition(
     if version is None:
         rows = playable_renditions(user=user, film_id=film_id)
     else:
-        kept = Q(source_version=F("film__live_version")) | ~Q(retired_at=None)
         rows = Rendition.objects.filter(
-            kept,
-            status=RenditionStatus.READY,
+            _encoded() & (_live() | ~Q(retired_at=None)),
             source_version=version,
             film__in=films_playable_by(user).filter(pk=film_id).values("pk"),
-        ).exclude(media_key="")
+        )
     return rows.filter(quality=quality).select_related("film").first()
 
 

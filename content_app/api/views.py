@@ -354,13 +354,14 @@ class HLSVariantView(APIView):
     )
     def get(self, request: Request, pk: str, quality: str) -> HttpResponse:
         film_id = int(pk)  # a regex route (at most 18 digits): the id arrives as text
-        token = request.query_params.get("token", "")
-        user_id = hls.variant_token_user(token, film_id=film_id)
+        user_id, version = hls.variant_token_grant(
+            request.query_params.get("token", ""), film_id=film_id
+        )
         user = selectors.playback_viewer(user_id)
         if user is None:
             raise DomainError("This playlist link is invalid.", status=403)
         rendition = selectors.variant_rendition(
-            user=user, film_id=film_id, quality=quality, version=hls.variant_token_version(token)
+            user=user, film_id=film_id, quality=quality, version=version
         )
         if rendition is None:
             raise NotFound("No such film, or this quality is not playable.")
