@@ -101,11 +101,16 @@ def film_show_generated_images(film: Film, images: dict[str, str]) -> None:
     enqueue_cleanup(replaced, delay=old_renditions_grace())
 
 
+def staged_images(images_next: dict[str, object]) -> dict[str, str]:
+    """The images (field -> key) of a `Film.images_next`, without the version they are of."""
+    return {name: str(key) for name, key in images_next.items() if name != "version"}
+
+
 def _show_staged_images(film: Film, version: int) -> None:
     """Show the images generated for `version` while another was on air."""
-    staged = {name: key for name, key in film.images_next.items() if name != "version"}
     if not film.images_next:
         return
+    staged = staged_images(film.images_next)
     shown = staged if film.images_next.get("version") == version else {}
     # Decided again here: an image staff uploaded since it was generated wins.
     shown = {name: key for name, key in shown.items() if wants_generated(film, name)}
@@ -116,7 +121,7 @@ def _show_staged_images(film: Film, version: int) -> None:
 
 def film_drop_unaired_images(*, film: Film) -> list[str]:
     """Forget images generated for a version that never went on air; return their keys."""
-    staged = [key for name, key in film.images_next.items() if name != "version"]
+    staged = list(staged_images(film.images_next).values())
     if film.images_next:
         Film.objects.filter(pk=film.pk).update(images_next={})
         film.images_next = {}

@@ -33,7 +33,7 @@ from content_app.media.packaging import describe_rendition
 from content_app.media.probe import VIDEO_EXTENSIONS, ProbeResult, probe
 from content_app.models import Film, Rendition, RenditionStatus
 from content_app.pipeline.failures import step_failures
-from content_app.pipeline.live import film_show_generated_images, wants_generated
+from content_app.pipeline.live import film_show_generated_images, staged_images, wants_generated
 from content_app.pipeline.queue import (
     LOWEST_RUNG,
     STEP_IMAGES,
@@ -325,7 +325,7 @@ def _images(film_id: int, version: int) -> None:
             film_show_generated_images(current, wanted)
         elif current is not None:
             # Viewers keep the images of the version on air until this one replaces it.
-            doomed += [key for name, key in current.images_next.items() if name != "version"]
+            doomed += staged_images(current.images_next).values()
             staged = {"version": version, **wanted} if wanted else {}
             Film.objects.filter(pk=film_id, source_version=version).update(images_next=staged)
     objects.delete(doomed)

@@ -28,7 +28,7 @@ from django.utils import timezone
 from affea.backup import referenced_keys
 from content_app.media import objects
 from content_app.models import Film, Rendition, SourceUpload
-from content_app.pipeline.live import old_renditions_grace
+from content_app.pipeline.live import old_renditions_grace, staged_images
 from content_app.pipeline.queue import RETRY, get_queue
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def keys_in_use() -> set[str]:
     for processing, pending, staged in rows:
         keys.add(processing)
         keys.update(pending.values())
-        keys.update(str(key) for name, key in staged.items() if name != "version")
+        keys.update(staged_images(staged).values())
     # Uploads from the add page, assembled and waiting for their film to be saved.
     keys.update(SourceUpload.objects.exclude(assembled_at=None).values_list("key", flat=True))
     keys.discard("")

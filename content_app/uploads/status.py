@@ -46,8 +46,13 @@ def with_staff_renditions(films: QuerySet[Film]) -> QuerySet[Film]:
     """Films with every version's renditions loaded at once, for `film_renditions`; not
     those replaced but kept for players' links (pipeline.live): neither on air nor being
     made."""
-    rows = Rendition.objects.filter(retired_at=None).only(*_COLUMNS).order_by("height")
-    return films.prefetch_related(Prefetch("renditions", queryset=rows, to_attr=_PREFETCHED))
+    return films.prefetch_related(
+        Prefetch("renditions", queryset=_staff_rows(), to_attr=_PREFETCHED)
+    )
+
+
+def _staff_rows() -> QuerySet[Rendition]:
+    return Rendition.objects.filter(retired_at=None).only(*_COLUMNS).order_by("height")
 
 
 def films_with_renditions(ids: list[int]) -> QuerySet[Film]:
@@ -57,7 +62,7 @@ def films_with_renditions(ids: list[int]) -> QuerySet[Film]:
 def _all_renditions(film: Film) -> list[Rendition]:
     rows: list[Rendition] | None = getattr(film, _PREFETCHED, None)
     if rows is None:
-        rows = list(film.renditions.filter(retired_at=None).only(*_COLUMNS).order_by("height"))
+        rows = list(_staff_rows().filter(film=film))
         setattr(film, _PREFETCHED, rows)
     return rows
 
